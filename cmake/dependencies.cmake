@@ -1,0 +1,27 @@
+# Every dependency is a Debian package; a missing one stops configuration
+# with the package to install.
+function(skingen_require found package)
+  if(NOT ${found})
+    message(FATAL_ERROR "skingen: missing dependency — install the Debian package '${package}' "
+                        "(sudo apt-get install -y ${package}), or run 'make test', which installs it.")
+  endif()
+endfunction()
+
+find_package(dnnl CONFIG QUIET)
+skingen_require(dnnl_FOUND libdnnl-dev)
+find_package(nlohmann_json 3 CONFIG QUIET)
+skingen_require(nlohmann_json_FOUND nlohmann-json3-dev)
+find_package(CLI11 CONFIG QUIET)
+skingen_require(CLI11_FOUND libcli11-dev)
+find_package(ZLIB QUIET)
+skingen_require(ZLIB_FOUND zlib1g-dev)
+find_package(OpenMP QUIET)
+skingen_require(OpenMP_CXX_FOUND libgomp1)
+find_package(PkgConfig QUIET)
+skingen_require(PKG_CONFIG_FOUND pkg-config)
+pkg_check_modules(STB QUIET IMPORTED_TARGET stb)
+skingen_require(STB_FOUND libstb-dev)
+if(SKINGEN_TESTS)
+  find_package(Catch2 2 CONFIG QUIET)
+  skingen_require(Catch2_FOUND catch2)
+endif()
