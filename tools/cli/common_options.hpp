@@ -1,0 +1,30 @@
+#pragma once
+// Options shared by several subcommands, declared once so their names,
+// defaults and help texts agree everywhere.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "models/unet_loader.hpp"
+#include "ops/conv2d.hpp"
+
+namespace skingen::cli {
+
+struct ModelOptions {
+  std::string model;
+  std::string unet_config;  // JSON text or a path to a JSON file
+  std::string prediction;   // "", "eps" or "v"
+  std::vector<std::string> loras;
+};
+
+void add_model_options(CLI::App* cmd, ModelOptions& o, bool required = true);
+void add_threads_option(CLI::App* cmd, int& threads);
+void add_tile_option(CLI::App* cmd, std::string& tile);
+
+// Throws UsageError naming the flag.
+ops::Tiling parse_tiling(const std::string& tile);
+models::UNetLoadOptions unet_load_options(const ModelOptions& o);
+
+}  // namespace skingen::cli
