@@ -106,31 +106,47 @@ Tensor UNet2DConditionModel::forward(const RunContext& rc, const Tensor& x, cons
 
   for (std::size_t l = 0; l < down_blocks.size(); ++l) {
     const auto& level = down_blocks[l];
+    const std::string name = "down_blocks." + std::to_string(l);
     for (std::size_t i = 0; i < level.resnets.size(); ++i) {
-      h = level.resnets[i].forward(rc, h, &emb_silu);                          // [N, h_l, w_l, C_l]
-      if (!level.attentions.empty()) h = level.attentions[i].forward(rc, h, context);
+      h = level.resnets[i].forward(rc, h, &emb_silu);  // [N, h_l, w_l, C_l]
+      rc.emit(name + ".resnets." + std::to_string(i), h);
+      if (!level.attentions.empty()) {
+        h = level.attentions[i].forward(rc, h, context);
+        rc.emit(name + ".attentions." + std::to_string(i), h);
+      }
       skips.push_back(h);
     }
     if (level.sampler) {
       h = level.sampler->forward(ctx, pool, h, tiled);  // [N, ⌈h_l/2⌉, ⌈w_l/2⌉, C_l]
+      rc.emit(name + ".downsamplers.0", h);
       skips.push_back(h);
     }
-    rc.emit("down_blocks." + std::to_string(l), h);
+    rc.emit(name, h);
   }
 
   h = mid_resnets[0].forward(rc, h, &emb_silu);
-  if (mid_attention) h = mid_attention->forward(rc, h, context);
+  rc.emit("mid_block.resnets.0", h);
+  if (mid_attention) {
+    h = mid_attention->forward(rc, h, context);
+    rc.emit("mid_block.attentions.0", h);
+  }
   h = mid_resnets[1].forward(rc, h, &emb_silu);  // [N, h_L, w_L, C_L]
+  rc.emit("mid_block.resnets.1", h);
   rc.emit("mid_block", h);
 
   for (std::size_t b = 0; b < up_blocks.size(); ++b) {
     const auto& level = up_blocks[b];
+    const std::string name = "up_blocks." + std::to_string(b);
     for (std::size_t i = 0; i < level.resnets.size(); ++i) {
       Tensor skip = std::move(skips.back());
       skips.pop_back();
-      h = ops::concat_channels(ctx, pool, h, skip);                            // [N, h_l, w_l, C + C_skip]
-      h = level.resnets[i].forward(rc, h, &emb_silu);                          // [N, h_l, w_l, C_l]
-      if (!level.attentions.empty()) h = level.attentions[i].forward(rc, h, context);
+      h = ops::concat_channels(ctx, pool, h, skip);    // [N, h_l, w_l, C + C_skip]
+      h = level.resnets[i].forward(rc, h, &emb_silu);  // [N, h_l, w_l, C_l]
+      rc.emit(name + ".resnets." + std::to_string(i), h);
+      if (!level.attentions.empty()) {
+        h = level.attentions[i].forward(rc, h, context);
+        rc.emit(name + ".attentions." + std::to_string(i), h);
+      }
     }
     if (level.sampler) {
       // Upsample to the size of the skip it meets next (diffusers' upsample_size),
@@ -140,8 +156,9 @@ Tensor UNet2DConditionModel::forward(const RunContext& rc, const Tensor& x, cons
               ? ops::upsample_nearest2x(ctx, pool, h)
               : ops::upsample_nearest(ctx, pool, h, static_cast<int>(next.dim(1)), static_cast<int>(next.dim(2)));
       h = level.sampler->forward(ctx, pool, h, tiled);  // [N, h_{l-1}, w_{l-1}, C_l]
+      rc.emit(name + ".upsamplers.0", h);
     }
-    rc.emit("up_blocks." + std::to_string(b), h);
+    rc.emit(name, h);
   }
 
   h = conv_norm_out.forward(rc, h, /*silu=*/true);  // [N, h, w, mc]

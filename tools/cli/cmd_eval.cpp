@@ -43,7 +43,8 @@ void register_eval_unet(CLI::App& parent) {
   cmd->add_option("--output", o->output, "safetensors to write: eps [B,4,h,w] F32 (+ dumps)")->required();
   cmd->add_option("--dump", o->dump,
                   "Intermediate activations to add to OUTPUT as dump.NAME: time_emb, conv_in, down_blocks.I, "
-                  "mid_block, up_blocks.I, or 'all'");
+                  "down_blocks.I.resnets.J, down_blocks.I.attentions.J, down_blocks.I.downsamplers.0, "
+                  "mid_block[.resnets.J|.attentions.0], up_blocks.I[...], or 'all'");
   add_threads_option(cmd, o->threads);
   add_tile_option(cmd, o->tile);
   cmd->callback([o] {
