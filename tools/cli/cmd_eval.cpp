@@ -9,7 +9,9 @@
 #include "engine/core/error.hpp"
 #include "engine/safetensors_reader.hpp"
 #include "engine/safetensors_writer.hpp"
+#include "models/text_encoder_loader.hpp"
 #include "models/unet_loader.hpp"
+#include "models/vae_loader.hpp"
 #include "ops/layout.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
@@ -76,12 +78,106 @@ void register_eval_unet(CLI::App& parent) {
   });
 }
 
+// A JSON option given inline or as a file.
+nlohmann::json json_option(const std::string& flag, const std::string& value) {
+  if (value.empty()) return nullptr;
+  std::string text = value;
+  if (std::ifstream f(value); f) text.assign(std::istreambuf_iterator<char>(f), {});
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(flag + ": not a JSON file or JSON text: " + e.what());
+  }
+}
+
+void register_eval_text(CLI::App& parent) {
+  struct Options {
+    std::string model, input, output, config;
+    int clip_skip = 0;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = parent.add_subcommand("text", "Run the text encoder: ids in, hidden states out (what the UNet receives)");
+  cmd->add_option("--model", o->model, "Checkpoint: single .safetensors file or diffusers folder")->required();
+  cmd->add_option("--input", o->input, "safetensors with ids [B,77] I32 or I64")->required();
+  cmd->add_option("--output", o->output, "safetensors to write: hidden [B,77,D] F32")->required();
+  cmd->add_option("--clip-skip", o->clip_skip, "Use the hidden state N-1 layers before the last (0: model default)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--text-encoder-config", o->config,
+                  "Text encoder config override (HF CLIPTextConfig fields, JSON file or inline)");
+  add_threads_option(cmd, o->threads);
+  cmd->callback([o] {
+    ops::Context ctx(o->threads);
+    const auto store = engine::TensorStore::open(o->model);
+    const auto in = engine::SafetensorsFile::open(o->input);
+    const auto* info = in.find("ids");
+    if (!info) throw FormatError(in.path().string() + ": missing input tensor 'ids'");
+    const auto te = models::load_text_encoder(ctx, store, nullptr, json_option("--text-encoder-config", o->config));
+    engine::BufferPool pool;
+    models::RunContext rc{ctx, pool, ops::Tiling::None, {}};
+    const auto hidden = te.model->forward(rc, in.view(*info), o->clip_skip);
+    engine::write_safetensors(o->output, {{"hidden", hidden.clone()}});
+  });
+}
+
+void register_eval_vae(CLI::App& parent) {
+  struct Options {
+    std::string model, vae, input, output, tile = "none";
+    bool encode = false;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = parent.add_subcommand("vae", "Run the VAE: decode latent → image, or --encode image → latent");
+  cmd->add_option("--model", o->model, "Checkpoint (single file or diffusers folder) holding the VAE")->required();
+  cmd->add_option("--vae", o->vae, "Standalone VAE file replacing the checkpoint's");
+  cmd->add_option("--input", o->input,
+                  "safetensors with latent [B,4,h,w] (decode) or image [B,3,H,W] in [-1,1] (--encode)")
+      ->required();
+  cmd->add_option("--output", o->output,
+                  "safetensors to write: image [B,3,8h,8w] in [-1,1], unclamped (decode); mean, logvar, latent "
+                  "(--encode)")
+      ->required();
+  cmd->add_flag("--encode", o->encode, "Encode an image instead of decoding a latent");
+  add_threads_option(cmd, o->threads);
+  add_tile_option(cmd, o->tile);
+  cmd->callback([o] {
+    ops::Context ctx(o->threads);
+    const auto store = engine::TensorStore::open(o->vae.empty() ? o->model : o->vae);
+    const auto in = engine::SafetensorsFile::open(o->input);
+    const auto vae = models::load_vae(ctx, store, o->encode, !o->encode);
+    engine::BufferPool pool;
+    models::RunContext rc{ctx, pool, parse_tiling(o->tile), {}};
+    if (!o->encode) {
+      const auto latent = ops::nchw_to_nhwc(ctx, pool, input_tensor(in, "latent", 4));
+      const auto image = vae.model->decode(rc, latent);
+      engine::write_safetensors(o->output, {{"image", ops::nhwc_to_nchw(ctx, pool, image).clone()}});
+      return;
+    }
+    const auto image = ops::nchw_to_nhwc(ctx, pool, input_tensor(in, "image", 4));
+    const auto moments = ops::nhwc_to_nchw(ctx, pool, vae.model->encode_moments(rc, image));  // [B, 2E, h, w]
+    const auto B = moments.dim(0), E = moments.dim(1) / 2, hw = moments.dim(2) * moments.dim(3);
+    auto mean = engine::Tensor::f32({B, E, moments.dim(2), moments.dim(3)});
+    auto logvar = engine::Tensor::f32(mean.shape());
+    auto latent = engine::Tensor::f32(mean.shape());
+    const float s = vae.detection.config.scaling_factor;
+    for (std::int64_t b = 0; b < B; ++b)
+      for (std::int64_t i = 0; i < E * hw; ++i) {
+        mean.f32_mut()[b * E * hw + i] = moments.f32_data()[b * 2 * E * hw + i];
+        logvar.f32_mut()[b * E * hw + i] = moments.f32_data()[b * 2 * E * hw + E * hw + i];
+        latent.f32_mut()[b * E * hw + i] = mean.f32_data()[b * E * hw + i] * s;
+      }
+    engine::write_safetensors(o->output, {{"mean", mean}, {"logvar", logvar}, {"latent", latent}});
+  });
+}
+
 }  // namespace
 
 void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Tensor in, tensor out: run one model part on a safetensors input");
   cmd->require_subcommand(1);
   register_eval_unet(*cmd);
+  register_eval_text(*cmd);
+  register_eval_vae(*cmd);
 }
 
 }  // namespace skingen::cli

@@ -1,0 +1,74 @@
+// The VAE against the PyTorch reference (tests/data/vae/<case>/): decode and
+// encode, with every intermediate dump, at the case's tolerance (1e-4 rel. L2).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/safetensors_reader.hpp"
+#include "models/vae_loader.hpp"
+#include "ops/layout.hpp"
+#include "test_util/compare.hpp"
+
+using namespace skingen;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Dumps = std::map<std::string, engine::Tensor>;
+
+void check_against(const engine::SafetensorsFile& io, const std::string& output, const engine::Tensor& got,
+                   Dumps& dumps, double tol) {
+  for (const auto& t : io.tensors()) {
+    if (!t.name.starts_with("dump.")) continue;
+    INFO(t.name);
+    REQUIRE(dumps.count(t.name));
+    CHECK(relative_l2(dumps[t.name], io.read_f32(t)) <= tol);
+  }
+  const auto golden = io.read_f32(*io.find(output));
+  REQUIRE(got.shape() == golden.shape());
+  const double err = relative_l2(got, golden);
+  INFO(output << " relative L2 error " << err);
+  CHECK(err <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("VAE decoder and encoder match the PyTorch reference", "[vae][golden]") {
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(fs::path(SKINGEN_TEST_DATA) / "vae")) cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  REQUIRE(cases.size() >= 4);
+  for (const auto& dir : cases) {
+    DYNAMIC_SECTION(dir.filename().string()) {
+      nlohmann::json c;
+      std::ifstream(dir / "case.json") >> c;
+      const double tol = c["check"]["tolerance"].get<double>();
+      ops::Context ctx(0);
+      engine::BufferPool pool;
+      const auto store = engine::TensorStore::open(dir / c["model"].get<std::string>());
+      const auto vae = models::load_vae(ctx, store, true, true);
+      INFO(vae.detection.layout_name() << ": " << vae.detection.config.summary());
+      Dumps dumps;
+      models::RunContext rc{ctx, pool, ops::Tiling::None, [&](const std::string& name, const engine::Tensor& a) {
+                              dumps["dump." + name] = a.ndim() == 4 ? ops::nhwc_to_nchw(ctx, pool, a).clone() : a.clone();
+                            }};
+      {
+        const auto io = engine::SafetensorsFile::open(dir / "decode.safetensors");
+        const auto latent = ops::nchw_to_nhwc(ctx, pool, io.read_f32(*io.find("latent")));
+        const auto image = ops::nhwc_to_nchw(ctx, pool, vae.model->decode(rc, latent));
+        check_against(io, "image", image, dumps, tol);
+      }
+      dumps.clear();
+      {
+        const auto io = engine::SafetensorsFile::open(dir / "encode.safetensors");
+        const auto image = ops::nchw_to_nhwc(ctx, pool, io.read_f32(*io.find("image")));
+        const auto moments = ops::nhwc_to_nchw(ctx, pool, vae.model->encode_moments(rc, image));
+        check_against(io, "moments", moments, dumps, tol);
+      }
+    }
+  }
+}
