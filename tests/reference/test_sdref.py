@@ -28,7 +28,9 @@ import torch  # noqa: E402
 from sdref import safetensors_io as st  # noqa: E402
 from sdref.unet import SD15, SD21, UNet  # noqa: E402
 from sdref.unet_names import LDM_PREFIX, diffusers_config, ldm_to_diffusers  # noqa: E402
-from sdref import golden_unet, golden_vae  # noqa: E402
+from sdref import golden_clip, golden_unet, golden_vae  # noqa: E402
+from sdref.clip_text import CLIP_L, CLIPTextModel, openclip_state_dict  # noqa: E402
+from sdref.layers import multi_head_attention  # noqa: E402
 from sdref.init import load_into  # noqa: E402
 from sdref.vae import SD_VAE, AutoencoderKL  # noqa: E402
 from sdref.vae_names import CKPT_PREFIX, ldm_to_diffusers_name  # noqa: E402
@@ -316,6 +318,59 @@ class FullSizeUNet(unittest.TestCase):
                 self.assertEqual(ours[k], expected[k], k)
 
 
+class Attention(unittest.TestCase):
+    def test_against_torch_multihead_attention(self):
+        """Our head split / scale / causal mask == torch.nn.MultiheadAttention
+        (the module open_clip uses), with identity projections."""
+        g = torch.Generator().manual_seed(1)
+        b, n, c, heads = 2, 9, 24, 3
+        q, k, v = (torch.randn(b, n, c, generator=g, dtype=torch.float64) for _ in range(3))
+        mha = torch.nn.MultiheadAttention(c, heads, bias=False, batch_first=True).double()
+        with torch.no_grad():
+            mha.in_proj_weight.copy_(torch.cat([torch.eye(c)] * 3).double())
+            mha.out_proj.weight.copy_(torch.eye(c).double())
+        for causal in (False, True):
+            mask = torch.ones(n, n, dtype=torch.bool).triu(1) if causal else None
+            ref, _ = mha(q, k, v, attn_mask=mask, need_weights=False)
+            ours = multi_head_attention(q, k, v, heads, causal=causal)
+            self.assertLess(float((ref - ours).abs().max()), 1e-12)
+
+
+class TextEncoder(unittest.TestCase):
+    def test_clip_l_counts(self):
+        sd = CLIPTextModel(CLIP_L, device="meta").state_dict()
+        self.assertEqual(len(sd), 196)
+        self.assertEqual(sum(v.numel() for v in sd.values()), 123_060_480)
+
+    def test_causal(self):
+        m = CLIPTextModel(golden_clip.TINY_L).double()
+        ids = torch.randint(0, 1000, (1, 77), generator=torch.Generator().manual_seed(3))
+        ids2 = ids.clone()
+        ids2[0, 40:] = 5
+        a, b = m.encode(ids), m.encode(ids2)
+        self.assertTrue(torch.equal(a[:, :40], b[:, :40]))
+        self.assertFalse(torch.equal(a[:, 40:], b[:, 40:]))
+
+    def test_openclip_layer_is_torch_mha(self):
+        """One open_clip-named layer run through torch.nn.MultiheadAttention
+        (in_proj_weight fused q|k|v) equals our HF-structured layer."""
+        cfg = golden_clip.TINY_H
+        m = CLIPTextModel(cfg).double()
+        oc = openclip_state_dict(m.state_dict())
+        layer = m.text_model.encoder.layers[0]
+        mha = torch.nn.MultiheadAttention(cfg.hidden_size, cfg.num_attention_heads, batch_first=True).double()
+        with torch.no_grad():
+            mha.in_proj_weight.copy_(oc["transformer.resblocks.0.attn.in_proj_weight"])
+            mha.in_proj_bias.copy_(oc["transformer.resblocks.0.attn.in_proj_bias"])
+            mha.out_proj.weight.copy_(oc["transformer.resblocks.0.attn.out_proj.weight"])
+            mha.out_proj.bias.copy_(oc["transformer.resblocks.0.attn.out_proj.bias"])
+            x = torch.randn(2, 77, cfg.hidden_size, dtype=torch.float64)
+            mask = torch.ones(77, 77, dtype=torch.bool).triu(1)
+            ref, _ = mha(x, x, x, attn_mask=mask, need_weights=False)
+            ours = layer.self_attn(x)
+        self.assertLess(float((ref - ours).abs().max()), 1e-12)
+
+
 class FullSizeVAE(unittest.TestCase):
     def test_sd_vae_counts(self):
         sd = AutoencoderKL(SD_VAE, device="meta").state_dict()
@@ -340,6 +395,61 @@ class FullSizeVAE(unittest.TestCase):
 
 
 class Goldens(unittest.TestCase):
+    def test_clip_files(self):
+        for case in golden_clip.CASES:
+            cdir = os.path.join(DATA, "clip", case.name)
+            m = CLIPTextModel(case.cfg)
+            ref = m.state_dict()
+            if case.layout == "ldm":
+                tensors, dts, _ = st.read(os.path.join(cdir, "model.safetensors"))
+                pre = golden_clip.LDM_CLIP_PREFIX
+                self.assertEqual(dts.pop(pre + "text_model.embeddings.position_ids"), "I64")
+                tensors.pop(pre + "text_model.embeddings.position_ids")
+                w = {k[len(pre):]: v for k, v in tensors.items()}
+            elif case.layout == "diffusers_folder":
+                tensors, dts, _ = st.read(os.path.join(cdir, "model", "text_encoder", "model.safetensors"))
+                cfg = load_json(os.path.join(cdir, "model", "text_encoder", "config.json"))
+                self.assertEqual(cfg["num_hidden_layers"], case.cfg.num_hidden_layers)
+                w = tensors
+            else:
+                tensors, dts, _ = st.read(os.path.join(cdir, "model.safetensors"))
+                pre = golden_clip.LDM_OPENCLIP_PREFIX
+                oc = {k[len(pre):]: v for k, v in tensors.items()}
+                expected = openclip_state_dict(ref)
+                self.assertEqual(set(oc) - {"text_projection", "logit_scale"}, set(expected))
+                # undo the fusion to load our HF-structured model
+                w = {}
+                D = case.cfg.hidden_size
+                for i in range(case.cfg.num_hidden_layers):
+                    s_ = f"text_model.encoder.layers.{i}."
+                    d_ = f"transformer.resblocks.{i}."
+                    for j, p in enumerate("qkv"):
+                        w[s_ + f"self_attn.{p}_proj.weight"] = oc[d_ + "attn.in_proj_weight"][j * D:(j + 1) * D]
+                        w[s_ + f"self_attn.{p}_proj.bias"] = oc[d_ + "attn.in_proj_bias"][j * D:(j + 1) * D]
+                    for a, b in (("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"),
+                                 ("layer_norm2", "ln_2"), ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")):
+                        for wb in ("weight", "bias"):
+                            w[f"{s_}{a}.{wb}"] = oc[f"{d_}{b}.{wb}"]
+                w["text_model.embeddings.token_embedding.weight"] = oc["token_embedding.weight"]
+                w["text_model.embeddings.position_embedding.weight"] = oc["positional_embedding"]
+                w["text_model.final_layer_norm.weight"] = oc["ln_final.weight"]
+                w["text_model.final_layer_norm.bias"] = oc["ln_final.bias"]
+            self.assertEqual(set(w), set(ref))
+            self.assertEqual(set(dts.values()), {case.weight_dtype})
+            m = m.double()
+            load_into(m, {k: v.double() for k, v in w.items()})
+            io, _, _ = st.read(os.path.join(cdir, "io.safetensors"))
+            with torch.no_grad():
+                h1 = m.encode(io["ids"], 1).float()
+                h2 = m.encode(io["ids"], 2).float()
+            if case.layout == "ldm_openclip":
+                pairs = [(h2, io["hidden"]), (h1, io["hidden.last_layer"])]
+            else:
+                pairs = [(h1, io["hidden"]), (h2, io["hidden.clip_skip_2"])]
+            for ours, gold in pairs:
+                self.assertLess(float((ours - gold).abs().max()), 1e-6, case.name)
+            self.assertGreater(float((h1 - h2).abs().max()), 0.1)
+
     def test_vae_files(self):
         for case in golden_vae.CASES:
             cdir = os.path.join(DATA, "vae", case.name)
