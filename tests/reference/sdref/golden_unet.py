@@ -60,9 +60,10 @@ CASES = [
         name="depth2_diffusers_f32_b2",
         description=("Transformer depth 2, batch 2 with different timesteps, odd latent 24x40, diffusers "
                      "single-file layout (down_blocks.*), F32 weights. 2 levels (32, 32), 1 res block per "
-                     "level, attention on level 0 only (plus the mid block), 8 heads, context 768, conv proj."),
+                     "level, attention on level 0 only (plus the mid block), 8 heads, conv proj, context width 128 "
+                     "(not 768, only to keep the file small: the cross-attention code is the same)."),
         cfg=UNetConfig(model_channels=32, channel_mult=(1, 1), num_res_blocks=1, attention_levels=(0,),
-                       num_heads=8, head_dim=None, transformer_depth=2, context_dim=768,
+                       num_heads=8, head_dim=None, transformer_depth=2, context_dim=128,
                        use_linear_in_transformer=False),
         layout="diffusers", weight_dtype="F32", batch=2, latent_hw=(24, 40), t=(999.0, 20.25), seed=3003),
 ]
@@ -172,8 +173,8 @@ def write_case(case: UNetCase, out_root, log=print):
     fp32_err = rel_l2(eps32, eps)
 
     io = {"x": x, "t": t, "context": ctx, "eps": eps.float()}
-    for k in sorted(dumps, key=_dump_order):
-        io["dump." + k] = dumps[k].float()
+    for k, v in dumps.items():   # execution order
+        io["dump." + k] = v.float()
     st.write(os.path.join(cdir, "io.safetensors"), io)
 
     dump_names = [k for k in io if k.startswith("dump.")]
@@ -211,12 +212,3 @@ def write_case(case: UNetCase, out_root, log=print):
         f"eps rms {meta['eps_rms']:.3f}, fp32 torch rel L2 {fp32_err:.2e}, {dir_size(cdir) / 1e6:.2f} MB")
     return meta
 
-
-def _dump_order(name):
-    order = ["time_emb", "conv_in", "down_blocks", "mid_block", "up_blocks"]
-    for i, o in enumerate(order):
-        if name.startswith(o):
-            parts = name.split(".")
-            idx = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
-            return (i, idx, len(parts), name)
-    return (99, 0, 0, name)

@@ -310,7 +310,7 @@ class UNet(nn.Module):
         with diffusers-named block outputs (NCHW): time_emb, conv_in,
         down_blocks.i, mid_block, up_blocks.i; with fine=True also every
         resnets.j / attentions.j / downsamplers.0 / upsamplers.0 output."""
-        fine_d = {} if (dumps is not None and fine) else None
+        fine_d = dumps if fine else None   # block-internal outputs go straight into `dumps`, in execution order
         emb = self.time_embed(timestep_features(t.to(x.dtype), self.cfg.model_channels))  # [B, 4 mc]
         if dumps is not None:
             dumps["time_emb"] = emb
@@ -333,7 +333,4 @@ class UNet(nn.Module):
             if dumps is not None and k in self.up_block_end:
                 dumps[f"up_blocks.{self.up_block_end.index(k)}"] = h
         out = self.out(h)
-        if fine_d:
-            fine_d.pop("conv_in", None)
-            dumps.update(fine_d)
         return out
