@@ -20,10 +20,14 @@ PARTS = ["unet", "vae", "clip", "keys"]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="*", choices=PARTS + [[]], help="what to regenerate (default: all)")
-    ap.add_argument("--out", default=os.path.normpath(os.path.join(HERE, "..", "data")))
+    ap.add_argument("parts", nargs="*", metavar="PART", help="one of %s (default: all)" % ", ".join(PARTS))
+    ap.add_argument("--out", default=os.path.normpath(os.path.join(HERE, "..", "data")),
+                    help="output root (default: tests/data)")
     ap.add_argument("--case", action="append", help="only these case names")
     args = ap.parse_args()
+    bad = [p for p in args.parts if p not in PARTS]
+    if bad:
+        ap.error(f"unknown part {bad[0]!r}; choose from {', '.join(PARTS)}")
     parts = args.parts or PARTS
     torch.set_num_threads(1)  # summation order independent of the machine's core count
 
