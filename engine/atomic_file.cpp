@@ -13,7 +13,11 @@ namespace skingen::engine {
 AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
   const auto dir = target_.has_parent_path() ? target_.parent_path() : std::filesystem::path(".");
   // Hidden, per-process name: concurrent writers of the same target never collide.
-  temp_ = dir / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  std::string name = ".";
+  name += target_.filename().string();
+  name += ".tmp-";
+  name += std::to_string(::getpid());
+  temp_ = dir / name;
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw FormatError(target_.string() + ": cannot create output: " + std::strerror(errno));
 }

@@ -52,15 +52,18 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
 std::vector<std::byte> serialize_safetensors(const NamedTensors& tensors,
                                              const std::map<std::string, std::string>& metadata) {
   const std::string h = header_json(tensors, metadata);
-  std::vector<std::byte> out;
+  std::size_t total = 8 + h.size();
+  for (const auto& [name, t] : tensors) total += t.nbytes();
+  std::vector<std::byte> out(total);
+  std::size_t at = 0;
+  auto put = [&](const void* p, std::size_t n) {
+    if (n) std::memcpy(out.data() + at, p, n);
+    at += n;
+  };
   const auto len = le64(h.size());
-  out.insert(out.end(), len.begin(), len.end());
-  const auto* hp = reinterpret_cast<const std::byte*>(h.data());
-  out.insert(out.end(), hp, hp + h.size());
-  for (const auto& [name, t] : tensors) {
-    const auto* p = static_cast<const std::byte*>(t.raw());
-    out.insert(out.end(), p, p + t.nbytes());
-  }
+  put(len.data(), len.size());
+  put(h.data(), h.size());
+  for (const auto& [name, t] : tensors) put(t.raw(), t.nbytes());
   return out;
 }
 
