@@ -3,6 +3,7 @@
 // by the independent Python implementation tests/reference/clip_tokenizer_ref.py).
 #include <catch2/catch.hpp>
 
+#include <time.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -314,14 +315,21 @@ TEST_CASE("the resolver explains where it looked", "[tokenizer]") {
         tmp.path() / "bpe_simple_vocab_16e6.txt.gz");
 }
 
+// CPU time of this thread, in ms: wall time on this shared 2-core machine
+// depends on what the other engineers are compiling.
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
 TEST_CASE("tokenizer load and encode times", "[tokenizer][timing]") {
-  using clock = std::chrono::steady_clock;
   const fs::path gz = clip_vocab_gz();
   double best_load = 1e9;
   for (int i = 0; i < 3; ++i) {
-    const auto t0 = clock::now();
+    const double t0 = thread_cpu_ms();
     auto tok = ClipTokenizer::from_merges_file(gz);
-    best_load = std::min(best_load, std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    best_load = std::min(best_load, thread_cpu_ms() - t0);
   }
   auto tok = ClipTokenizer::from_merges_file(gz);
   const std::string prompt =
@@ -330,19 +338,19 @@ TEST_CASE("tokenizer load and encode times", "[tokenizer][timing]") {
       "physically based rendering, albedo map, no shadows, even lighting, top-down view, "
       "pbr material, game asset, octane render, unreal engine 5.1.";
   REQUIRE(prompt.size() == 300);
-  auto t0 = clock::now();
+  double t0 = thread_cpu_ms();
   const auto first = tok.encode(prompt);
-  const double cold_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  const double cold_ms = thread_cpu_ms() - t0;
   double warm_ms = 1e9;
   for (int i = 0; i < 20; ++i) {
-    t0 = clock::now();
+    t0 = thread_cpu_ms();
     const auto again = tok.encode(prompt);
-    warm_ms = std::min(warm_ms, std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    warm_ms = std::min(warm_ms, thread_cpu_ms() - t0);
     REQUIRE(again == first);
   }
-  WARN("CLIP vocabulary load (gz): " << best_load << " ms; 300-character prompt: " << cold_ms
-                                     << " ms cold cache, " << warm_ms << " ms warm");
-  // Generous bounds (shared, noisy machine); the targets are 100 ms and 1 ms.
-  CHECK(best_load < 500);
+  WARN("CPU time: CLIP vocabulary load (gz) " << best_load << " ms; 300-character prompt " << cold_ms
+                                              << " ms with a cold word cache, " << warm_ms << " ms warm");
+  // Generous bounds; the targets are 100 ms and 1 ms.
+  CHECK(best_load < 300);
   CHECK(cold_ms < 5);
 }
