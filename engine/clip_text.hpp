@@ -10,7 +10,10 @@
 // What ftfy.fix_text would add is not done (upstream calls it first; HF's
 // CLIPTokenizer uses it when installed): NFC normalisation, curly quotes to
 // straight ones, full-width to half-width forms, mojibake repair. Prompts in
-// plain ASCII, and in NFC without curly quotes, are unaffected.
+// plain ASCII, and in NFC without curly quotes, are unaffected. (HF's
+// CLIPTokenizer *without* ftfy takes another path again — BERT's
+// BasicTokenizer: no HTML unescaping, control characters dropped, spaces
+// put around CJK ideographs — so CJK text differs between installations.)
 #include <string>
 #include <string_view>
 #include <vector>

@@ -123,6 +123,14 @@ void write_diffusers_folder(const fs::path& dir, const fs::path& gz, const std::
   std::ofstream(dir / "vocab.json") << vocab.dump();
 }
 
+// CPU time of this thread, in ms: wall time on this shared 2-core machine
+// depends on what the other engineers are compiling.
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
 }  // namespace
 
 TEST_CASE("CLIP tokenizer reproduces upstream's known ids", "[tokenizer]") {
@@ -156,7 +164,9 @@ TEST_CASE("a diffusers tokenizer folder gives the ids of its vocab.json", "[toke
   std::shuffle(perm.begin(), perm.end(), std::mt19937(7));
   const fs::path dir = tmp.path() / "model" / "tokenizer";
   write_diffusers_folder(dir, gz, perm);
+  const double t0 = thread_cpu_ms();
   auto tok = ClipTokenizer::from_folder(dir);
+  WARN("CPU time: diffusers tokenizer folder load " << thread_cpu_ms() - t0 << " ms");
   CHECK(tok.bos_id() == perm[49406]);
   CHECK(tok.eos_id() == perm[49407]);
   CHECK(tok.pad_id() == perm[49407]);  // no special_tokens_map.json: HF's default "<|endoftext|>"
@@ -313,14 +323,6 @@ TEST_CASE("the resolver explains where it looked", "[tokenizer]") {
   // --tokenizer wins over --model.
   CHECK(resolve_tokenizer(tmp.path() / "bpe_simple_vocab_16e6.txt.gz", tmp.path() / "nope").path ==
         tmp.path() / "bpe_simple_vocab_16e6.txt.gz");
-}
-
-// CPU time of this thread, in ms: wall time on this shared 2-core machine
-// depends on what the other engineers are compiling.
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
 TEST_CASE("tokenizer load and encode times", "[tokenizer][timing]") {
