@@ -5,10 +5,12 @@ namespace skingen::cli {
 // One declaration per cmd_*.cpp.
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_tokenize(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
   register_eval(app);
+  register_tokenize(app);
 }
 
 }  // namespace skingen::cli
