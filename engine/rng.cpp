@@ -41,7 +41,18 @@ BatchNoise::BatchNoise(RngKind kind, std::uint64_t seed, std::int64_t batch) {
   for (std::int64_t i = 0; i < batch; ++i) gens_.emplace_back(kind, seed + static_cast<std::uint64_t>(i));
 }
 
+BatchNoise BatchNoise::whole_batch(RngKind kind, std::uint64_t seed) {
+  BatchNoise b;
+  b.gens_.emplace_back(kind, seed);
+  b.whole_ = true;
+  return b;
+}
+
 void BatchNoise::fill(Tensor& out) {
+  if (whole_) {
+    gens_[0].randn(out.f32_mut(), static_cast<std::size_t>(out.numel()));
+    return;
+  }
   if (out.ndim() < 1 || out.dim(0) != batch())
     throw UsageError("noise tensor " + shape_str(out.shape()) + " does not have batch " + std::to_string(batch()));
   float* data = out.f32_mut();

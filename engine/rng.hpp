@@ -10,6 +10,11 @@
 //              (the initial noise, then each ancestral step) continues the
 //              same per-image streams, so image i of a batch equals a
 //              single-image run with seed + i.
+//              BatchNoise::whole_batch: one generator draws the whole
+//              [B, C, H, W] tensor at once (ComfyUI's prepare_noise; ComfyUI
+//              draws ancestral noise from a second such generator seeded with
+//              seed + 1 on CPU, comfy/k_diffusion/sampling.py
+//              default_noise_sampler).
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -45,16 +50,21 @@ class BatchNoise {
  public:
   // Generators for seeds seed, seed + 1, …, seed + batch − 1 (wrapping at 2⁶⁴).
   BatchNoise(RngKind kind, std::uint64_t seed, std::int64_t batch);
+  // One generator for tensors of any batch size.
+  static BatchNoise whole_batch(RngKind kind, std::uint64_t seed);
 
-  std::int64_t batch() const { return static_cast<std::int64_t>(gens_.size()); }
-  // out: fp32, writable, out.dim(0) == batch(); slice i comes from generator i.
-  // Allocates nothing.
+  // Images per draw; 0 for whole_batch (any).
+  std::int64_t batch() const { return whole_ ? 0 : static_cast<std::int64_t>(gens_.size()); }
+  // out: fp32, writable, out.dim(0) == batch() (unless whole_batch); slice i
+  // comes from generator i. Allocates nothing.
   void fill(Tensor& out);
-  // A new tensor of the given shape (shape[0] == batch()).
+  // A new tensor of the given shape.
   Tensor draw(const Shape& shape);
 
  private:
+  BatchNoise() = default;
   std::vector<Rng> gens_;
+  bool whole_ = false;
 };
 
 }  // namespace skingen::engine

@@ -93,6 +93,12 @@ TEST_CASE("batch noise draws image i from seed + i, continuing each stream", "[r
       CHECK(bit_mismatches(second.f32_data() + i * 80, b.f32_data(), 80) == 0);
     }
   }
+  // ComfyUI's convention: one generator draws the whole batch.
+  BatchNoise whole = BatchNoise::whole_batch(RngKind::Cpu, 41);
+  Rng single(RngKind::Cpu, 41);
+  const Tensor w = whole.draw({3, 4, 4, 5}), s = single.randn({3, 4, 4, 5});
+  CHECK(bit_mismatches(w.f32_data(), s.f32_data(), 240) == 0);
+
   BatchNoise two(RngKind::Cpu, 0, 2);
   Tensor wrong = Tensor::f32({3, 4});
   CHECK_THROWS_AS(two.fill(wrong), UsageError);
