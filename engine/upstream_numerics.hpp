@@ -3,9 +3,8 @@
 // reproduced operation for operation so that schedules agree with upstream
 // to the last bit where upstream's result is well defined.
 //
-// torch.linspace: PyTorch's current CPU kernel (aten/src/ATen/native/cpu/
-// RangeFactoriesKernel.cpp, scalar since "Remove vectorization
-// implementation"): step = (end − start) / (n − 1) in the tensor's type;
+// torch.linspace: PyTorch's CPU kernel since 2.0 (aten/src/ATen/native/cpu/
+// RangeFactoriesKernel.cpp, scalar since pytorch/pytorch#89048): step = (end − start) / (n − 1) in the tensor's type;
 // i < n/2 → start + step·i, else end − step·(n − 1 − i). x86-64 builds compile
 // it for AVX2 with GCC's default contraction, so each element is one fused
 // multiply-add (checked on PyTorch 1.13, whose scalar tail already behaves

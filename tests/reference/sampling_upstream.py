@@ -8,7 +8,7 @@ scheduling_dpmsolver_multistep.py, scheduling_ddim.py, scheduling_lcm.py),
 keeping each tensor operation and its float32 rounding.
 
 Two deliberate, documented substitutions, both switchable (Numerics):
-- torch.linspace: PyTorch >= 2.1's scalar CPU kernel compiled with FMA
+- torch.linspace: PyTorch >= 2.0's scalar CPU kernel (pytorch#89048) compiled with FMA
   (start + step*i as one fused operation for i < n/2, end - step*(n-1-i)
   after), emulated exactly; PyTorch 1.13 (installed here) vectorised it.
 - float32 log / exp / expm1 / pow: the correctly rounded value (glibc double
@@ -38,7 +38,7 @@ def _round_f32(fr):
 
 
 def _fma_linspace(start, end, n, single):
-    """torch.linspace as PyTorch >= 2.1 computes it on x86-64 (one FMA per element)."""
+    """torch.linspace as PyTorch >= 2.0 computes it on x86-64 (one FMA per element)."""
     if single:
         s, e = f32(start), f32(end)
         step = (e - s) / f32(n - 1) if n > 1 else f32(0)  # float32 operations
