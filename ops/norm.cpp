@@ -59,26 +59,44 @@ void channel_sums(const float* x, std::int64_t rows, std::int64_t c, double* s1,
   }
 }
 
-// y = x·a + b per channel, then SiLU if asked; a, b are per-channel rows of length c.
-void scale_shift_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const float* a, const float* b,
-                      bool silu) {
+// y = ((x - m_hi) - m_lo)·a + β per channel, then SiLU if asked. The mean
+// travels as a float pair (m_hi + m_lo ≈ the double mean): x - m_hi is exact
+// when x is near the mean (Sterbenz), so the result keeps full relative
+// accuracy even when |mean| ≫ std, where the one-FMA form x·a + b loses
+// log2(|mean|/std) bits (PyTorch's kernel uses that form).
+struct ChannelAffine {
+  const float* m_hi;
+  const float* m_lo;
+  const float* a;
+  const float* beta;
+};
+
+void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k, bool silu) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * c;
     float* out = y + r * c;
     std::int64_t i = 0;
     for (; i + 8 <= c; i += 8) {
-      __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)),
+                                     _mm256_loadu_ps(k.m_lo + i));
+      __m256 v = _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
       if (silu) v = simd::silu(v);
       _mm256_storeu_ps(out + i, v);
     }
     if (i < c) {
       const __m256i m = simd::tail_mask(static_cast<int>(c - i));
-      __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(in + i, m), _mm256_maskload_ps(a + i, m),
-                                 _mm256_maskload_ps(b + i, m));
+      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(in + i, m), _mm256_maskload_ps(k.m_hi + i, m)),
+                                     _mm256_maskload_ps(k.m_lo + i, m));
+      __m256 v = _mm256_fmadd_ps(d, _mm256_maskload_ps(k.a + i, m), _mm256_maskload_ps(k.beta + i, m));
       if (silu) v = simd::silu(v);
       _mm256_maskstore_ps(out + i, m, v);
     }
   }
+}
+
+void split(double v, float* hi, float* lo) {
+  *hi = static_cast<float>(v);
+  *lo = static_cast<float>(v - static_cast<double>(*hi));
 }
 
 void check_affine(const Tensor& gamma, const Tensor& beta, std::int64_t c, const char* op) {
@@ -124,14 +142,18 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
     channel_sums(src + (b * positions + p0) * c, p1 - p0, c, s, s + c);
   });
 
-  // Per sample and group: mean and variance in double (fixed order), then the
-  // per-channel affine form y = x·a + b, as PyTorch's GroupNorm kernel applies it.
-  Tensor coef = pool.take_f32({n, 2, c});
+  // Per sample and group: mean and variance in double (fixed order), then
+  // per channel the shift (mean - t) as a float pair and the scale rstd·γ.
+  Tensor coef = pool.take_f32({n, 4, c});
   float* co = coef.f32_mut();
   const float* g = gamma.f32_data();
   const float* be = beta.f32_data();
   const double count = static_cast<double>(positions) * static_cast<double>(cg);
   for (std::int64_t b = 0; b < n; ++b) {
+    float* m_hi = co + b * 4 * c;
+    float* m_lo = m_hi + c;
+    float* scale = m_lo + c;
+    float* shift_beta = scale + c;
     for (std::int64_t gi = 0; gi < groups; ++gi) {
       double s1 = 0, s2 = 0;
       for (std::int64_t ch = gi * cg; ch < (gi + 1) * cg; ++ch) {
@@ -153,10 +175,10 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
       const double var = count > 0 ? std::max(0.0, s2 / count - mean * mean) : 0.0;
       const double rstd = 1.0 / std::sqrt(var + static_cast<double>(options.eps));
       for (std::int64_t ch = gi * cg; ch < (gi + 1) * cg; ++ch) {
-        const double a = rstd * g[ch];
-        const double shift = (t ? t[b * c + ch] : 0.0) - mean;
-        co[(b * 2) * c + ch] = static_cast<float>(a);
-        co[(b * 2 + 1) * c + ch] = static_cast<float>(shift * a + be[ch]);
+        // (x + t) - mean = x - (mean - t)
+        split(mean - (t ? t[b * c + ch] : 0.0), &m_hi[ch], &m_lo[ch]);
+        scale[ch] = static_cast<float>(rstd * g[ch]);
+        shift_beta[ch] = be[ch];
       }
     }
   }
@@ -169,7 +191,9 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
     while (s < e) {
       const std::int64_t b = s / positions;
       const std::int64_t stop = std::min(e, (b + 1) * positions);
-      scale_shift_rows(src + s * c, dst + s * c, stop - s, c, co + b * 2 * c, co + (b * 2 + 1) * c, options.silu);
+      const float* k = co + b * 4 * c;
+      normalize_rows(src + s * c, dst + s * c, stop - s, c, ChannelAffine{k, k + c, k + 2 * c, k + 3 * c},
+                     options.silu);
       s = stop;
     }
   });
@@ -219,16 +243,18 @@ Tensor layer_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
       double sq = (tmp[0] + tmp[1]) + (tmp[2] + tmp[3]);
       for (; i < c; ++i) sq += (in[i] - mean) * (in[i] - mean);
       const double rstd = 1.0 / std::sqrt(sq / static_cast<double>(c) + static_cast<double>(eps));
-      // y = (x·rstd - mean·rstd)·γ + β, as PyTorch's LayerNorm kernel computes it.
-      const __m256 va = _mm256_set1_ps(static_cast<float>(rstd));
-      const __m256 vb = _mm256_set1_ps(static_cast<float>(-mean * rstd));
+      // ((x - m_hi) - m_lo)·rstd·γ + β, the mean as a float pair (see normalize_rows).
+      float hi, lo;
+      split(mean, &hi, &lo);
+      const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+      const __m256 vr = _mm256_set1_ps(static_cast<float>(rstd));
       for (i = 0; i + 8 <= c; i += 8) {
-        const __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(in + i), va, vb);
+        const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), vh), vl), vr);
         _mm256_storeu_ps(out + i, _mm256_fmadd_ps(z, _mm256_loadu_ps(g + i), _mm256_loadu_ps(be + i)));
       }
       if (i < c) {
         const __m256i m = simd::tail_mask(static_cast<int>(c - i));
-        const __m256 z = _mm256_fmadd_ps(_mm256_maskload_ps(in + i, m), va, vb);
+        const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(in + i, m), vh), vl), vr);
         _mm256_maskstore_ps(out + i, m,
                             _mm256_fmadd_ps(z, _mm256_maskload_ps(g + i, m), _mm256_maskload_ps(be + i, m)));
       }
