@@ -4,9 +4,6 @@
 //
 // exp: Cody–Waite range reduction and the Cephes expf polynomial
 //   (Cephes `expf.c`: relative error ≈ 1 ulp on [-ln2/2, ln2/2]).
-// erfc: Numerical Recipes' Chebyshev fit `erfcc` (Press et al., 2nd ed. §6.2,
-//   fractional error < 1.2e-7 everywhere), used for the exact (erf) GELU so that
-//   the negative tail keeps its relative accuracy instead of cancelling in 1 + erf.
 #include <immintrin.h>
 
 namespace skingen::ops::simd {
@@ -81,41 +78,26 @@ inline __m256 quick_gelu(__m256 x) {
   return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-// erfc(z) for z ≥ 0 (Numerical Recipes erfcc).
-inline __m256 erfc_nonnegative(__m256 z) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.5f), z, one));
-  __m256 p = _mm256_set1_ps(0.17087277f);
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-  // The exponent p - z² carried as a float pair (TwoSum, plus the FMA residual
-  // of z²), so that exp keeps its relative accuracy out to z ≈ 9 where z² is large.
-  const __m256 z2 = _mm256_mul_ps(z, z);
-  const __m256 z2_lo = _mm256_fmsub_ps(z, z, z2);
-  const __m256 s = _mm256_sub_ps(p, z2);
-  const __m256 bb = _mm256_sub_ps(s, p);
-  const __m256 err = _mm256_sub_ps(_mm256_sub_ps(p, _mm256_sub_ps(s, bb)), _mm256_add_ps(z2, bb));
-  const __m256 lo = _mm256_sub_ps(err, z2_lo);
-  const __m256 e = _mm256_mul_ps(t, exp(s));
-  return _mm256_fmadd_ps(e, lo, e);
-}
-
-// Exact GELU: x/2 · (1 + erf(x/√2)) = x/2 · erfc(-x/√2).
+// Exact GELU x/2 · (1 + erf(x/√2)) with erf from Abramowitz & Stegun 7.1.26
+// (absolute error ≤ 1.5e-7): erf(z) = sign(z)·(1 - t·r(t)·e^(-z²)),
+// t = 1/(1 + p|z|). The same approximation as PyTorch's vectorised CPU erf
+// (ATen vec256_float.h), which its GELU uses, so we round like the reference.
 inline __m256 gelu(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256 a = _mm256_mul_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(0.70710678118654752f));
-  const __m256 e = erfc_nonnegative(a);
-  // x < 0: erfc(|x|/√2); x ≥ 0: 2 - erfc(|x|/√2).
-  const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-  const __m256 c = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.0f), e), e, neg);
-  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), c);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
+  const __m256 z_sign = _mm256_and_ps(sign, z);
+  const __m256 z_abs = _mm256_xor_ps(z_sign, z);
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z_abs, one));
+  __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(1.061405429f), t, _mm256_set1_ps(-1.453152027f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(1.421413741f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-0.284496736f));
+  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(0.254829592f));
+  const __m256 e = exp(_mm256_xor_ps(sign, _mm256_mul_ps(z, z)));
+  // erf(|z|) = 1 - t·r·e, then the sign of z restored.
+  const __m256 erf_abs = _mm256_fnmadd_ps(_mm256_mul_ps(e, t), r, one);
+  const __m256 erf = _mm256_xor_ps(z_sign, erf_abs);
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, erf));
 }
 
 // In-register transpose of an 8×8 block: r[i] holds row i on entry and column i on exit.

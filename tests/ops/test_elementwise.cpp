@@ -1,8 +1,10 @@
 // Bandwidth-bound ops against naive loops. Exact ops (add, mul, copies,
 // layout changes) must match bit for bit; transcendental ones state a max
 // relative error (denominator max(|ref|, 1e-6)): SiLU ≤ 1e-6, quick-GELU
-// ≤ 2e-6, GELU / GEGLU ≤ 3e-6, softmax ≤ 1e-6; the timestep embedding ≤ 1e-6 absolute
-// against torch's fp32 steps.
+// ≤ 2e-6, softmax ≤ 1e-6; GELU |err| ≤ 1e-6·max(1, |ref|) (erf by A&S
+// 7.1.26 as PyTorch's CPU kernel, absolute error 1.5e-7), GEGLU ≤ 3e-6 on the
+// same scale (the gate multiplies GELU's error); the timestep
+// embedding ≤ 1e-6 absolute against torch's fp32 steps.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -23,7 +25,7 @@ TEST_CASE("SiLU, GELU and quick-GELU match the exact functions", "[ops][elementw
   x.f32_mut()[2] = 90.0f;
   CHECK(naive::max_rel_err(ops::silu(ctx, pool, x), naive::map(x, naive::silu), 1e-6) < 1e-6);
   CHECK(naive::max_rel_err(ops::quick_gelu(ctx, pool, x), naive::map(x, naive::quick_gelu), 1e-6) < 2e-6);
-  CHECK(naive::max_rel_err(ops::gelu(ctx, pool, x), naive::map(x, naive::gelu), 1e-6) < 3e-6);
+  CHECK(naive::max_rel_err(ops::gelu(ctx, pool, x), naive::map(x, naive::gelu), 1.0) < 1e-6);
 }
 
 TEST_CASE("GEGLU gates the first half with GELU of the second", "[ops][elementwise]") {
@@ -34,7 +36,7 @@ TEST_CASE("GEGLU gates the first half with GELU of the second", "[ops][elementwi
     const Tensor y = ops::geglu(ctx, pool, x);
     const Tensor ref = naive::geglu(x);
     REQUIRE(y.shape() == ref.shape());
-    CHECK(naive::max_rel_err(y, ref, 1e-6) < 3e-6);
+    CHECK(naive::max_rel_err(y, ref, 1.0) < 3e-6);  // the gate (|a| ≤ 5) scales GELU's error
   }
   CHECK_THROWS_WITH(ops::geglu(ctx, pool, naive::random({2, 5}, 1)), Catch::Contains("must be even"));
 }
