@@ -23,6 +23,10 @@ struct Padding2d {
 struct Conv2dExtras {
   Tiling tiling = Tiling::None;     // wrap-around instead of zeros on the padded sides (no effect where padding is 0)
   const Tensor* residual = nullptr;  // [N, H', W', out], added to the output (fused)
+  // [N, H', W', out]: the convolution result is added into this tensor in
+  // place and the tensor is returned; saves the copy `residual` costs when the
+  // caller no longer needs the addend. At most one of residual / accumulate.
+  Tensor* accumulate = nullptr;
 };
 
 class Conv2d {
@@ -37,6 +41,10 @@ class Conv2d {
 
   // x: [N, H, W, in] NHWC → [N, H', W', out] NHWC, from `pool`.
   Tensor forward(Context& ctx, BufferPool& pool, const Tensor& x, const Conv2dExtras& extras = {}) const;
+
+  // Creates (and caches) the primitive for input shape `x_shape` without
+  // running it; returns its oneDNN implementation name.
+  std::string prepare(Context& ctx, const Shape& x_shape, const Conv2dExtras& extras = {}) const;
 
   int in_channels() const;
   int out_channels() const;

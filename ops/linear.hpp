@@ -1,6 +1,7 @@
 #pragma once
 // Fully connected layer and batched matmul on oneDNN. Weights are reordered
 // once at construction; primitives are cached per input row count.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,12 @@ class Linear {
 
   // x: [..., in] → [..., out]
   Tensor forward(Context& ctx, BufferPool& pool, const Tensor& x, const LinearExtras& extras = {}) const;
+
+  // Creates (and caches) the primitive for `rows` input rows without running
+  // it; returns its oneDNN implementation name.
+  std::string prepare(Context& ctx, std::int64_t rows, const LinearExtras& extras = {}) const;
+  // FLOPs of one forward on `rows` rows (2·rows·in·out).
+  double flops(std::int64_t rows) const;
 
   int in_features() const;
   int out_features() const;

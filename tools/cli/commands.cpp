@@ -7,12 +7,14 @@ void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_eval_noise(CLI::App& app);  // joins the `eval` group
 void register_tokenize(CLI::App& app);
+void register_bench(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
   register_eval(app);
   register_eval_noise(app);
   register_tokenize(app);
+  register_bench(app);
 }
 
 }  // namespace skingen::cli

@@ -1,0 +1,56 @@
+#include "engine/bench_timer.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace skingen::engine {
+namespace {
+
+double seconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+BenchResult BenchTimer::run(const std::function<void()>& fn, const BenchLimits& limits) const {
+  for (int i = 0; i < limits.warmup_calls; ++i) fn();
+  std::vector<double> kept_ms, all_ms, shares;
+  const double start = seconds(CLOCK_MONOTONIC);
+  for (int call = 0; call < limits.max_calls; ++call) {
+    const double elapsed = seconds(CLOCK_MONOTONIC) - start;
+    const bool enough = static_cast<int>(kept_ms.size()) >= limits.min_calls && elapsed >= limits.min_seconds;
+    if (enough || (elapsed >= limits.max_seconds && call > 0)) break;
+    // CLOCK_PROCESS_CPUTIME_ID sums every thread of the process, so the share
+    // falls below 1 when another process takes one of our cores.
+    const double cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
+    const double wall0 = seconds(CLOCK_MONOTONIC);
+    fn();
+    const double wall = seconds(CLOCK_MONOTONIC) - wall0;
+    const double cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+    const double share = wall > 0 ? cpu / (wall * threads_) : 1.0;
+    all_ms.push_back(wall * 1e3);
+    shares.push_back(share);
+    if (share >= min_share_) kept_ms.push_back(wall * 1e3);
+  }
+  BenchResult r;
+  r.calls = static_cast<int>(all_ms.size());
+  r.kept = static_cast<int>(kept_ms.size());
+  r.median_share = median(shares);
+  const auto& use = kept_ms.empty() ? all_ms : kept_ms;
+  r.median_ms = median(use);
+  r.min_ms = use.empty() ? 0 : *std::min_element(use.begin(), use.end());
+  return r;
+}
+
+}  // namespace skingen::engine

@@ -1,0 +1,40 @@
+#pragma once
+// Times calls on a shared, noisy machine (REFERENCE.md §9): every call records
+// its CPU time ÷ (wall time × threads), the share of the cores it really got,
+// and only calls with a share of at least `min_share` count. Medians are
+// quoted, never a lone time.
+#include <functional>
+
+namespace skingen::engine {
+
+struct BenchLimits {
+  int min_calls = 3;          // kept calls wanted
+  int max_calls = 30;         // give up after this many calls in total
+  double min_seconds = 0.2;   // keep calling until this much wall time has passed
+  double max_seconds = 4.0;   // ... but stop after this much (once min_calls are kept, or max_calls are made)
+  int warmup_calls = 1;       // untimed calls first (primitive creation, page faults)
+};
+
+struct BenchResult {
+  double median_ms = 0;    // over kept calls (over all calls if none was kept)
+  double min_ms = 0;       // fastest kept call
+  double median_share = 0; // CPU share over all timed calls
+  int kept = 0;            // calls with share >= min_share
+  int calls = 0;           // timed calls in total
+};
+
+class BenchTimer {
+ public:
+  BenchTimer(int threads, double min_share = 0.9) : threads_(threads), min_share_(min_share) {}
+
+  BenchResult run(const std::function<void()>& fn, const BenchLimits& limits = {}) const;
+
+  int threads() const { return threads_; }
+  double min_share() const { return min_share_; }
+
+ private:
+  int threads_;
+  double min_share_;
+};
+
+}  // namespace skingen::engine

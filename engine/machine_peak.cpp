@@ -1,0 +1,127 @@
+#include "engine/machine_peak.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "engine/bench_timer.hpp"
+
+namespace skingen::engine {
+namespace {
+
+// Iterations per call of the FMA loops: long enough (tens of ms) that the
+// timer's resolution and the OpenMP fork do not matter.
+constexpr long kFmaIterations = 1L << 21;
+
+// 12 independent accumulators: FMA latency (4-5 cycles) × 2 pipes needs ≥ 8
+// in flight (issue 3: "microkernels need ≥ 8 independent accumulators").
+float fma_loop_avx2(long iterations, float seed) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(seed + 0.001f * i);
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+  alignas(32) float out[8];
+  _mm256_store_ps(out, s);
+  return out[0];
+}
+
+__attribute__((target("avx512f"))) float fma_loop_avx512(long iterations, float seed) {
+  // 24 of the 32 zmm registers; each zmm FMA counts 32 flops.
+  __m512 acc[24];
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(seed + 0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; ++it) {
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 24; ++i) s = _mm512_add_ps(s, acc[i]);
+  alignas(64) float out[16];
+  _mm512_store_ps(out, s);
+  return out[0];
+}
+
+template <class Loop>
+double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, double* share) {
+  const int threads = timer.threads();
+  std::vector<float> sink(static_cast<std::size_t>(threads) * 16, 0.0f);
+  const auto result = timer.run(
+      [&] {
+#pragma omp parallel num_threads(threads)
+        {
+          const int t = omp_get_thread_num();
+          sink[static_cast<std::size_t>(t) * 16] += loop(kFmaIterations, 1.0f + t);
+        }
+      },
+      BenchLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1});
+  if (share) *share = result.median_share;
+  // The fastest kept call: a peak is what the machine can do, not what it usually gets.
+  return flops_per_iteration_per_thread * static_cast<double>(kFmaIterations) * threads / (result.min_ms * 1e-3) * 1e-9;
+}
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+}  // namespace
+
+double measure_fma_gflops_avx2(const BenchTimer& timer, double* share) {
+  return measure_fma(timer, fma_loop_avx2, 12.0 * 8 * 2, share);
+}
+
+double measure_fma_gflops_avx512(const BenchTimer& timer, double* share) {
+  if (!__builtin_cpu_supports("avx512f")) return 0.0;
+  return measure_fma(timer, fma_loop_avx512, 24.0 * 16 * 2, share);
+}
+
+double measure_triad_gbps(const BenchTimer& timer, int triad_mib, double* share) {
+  const long n = static_cast<long>(triad_mib) * (1L << 20) / 4;
+  auto alloc = [n] {
+    auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(n) * 4));
+    if (!p) throw std::bad_alloc();
+    return std::unique_ptr<float, FreeDeleter>(p);
+  };
+  auto a = alloc(), b = alloc(), c = alloc();
+  float *pa = a.get(), *pb = b.get(), *pc = c.get();
+  const int threads = timer.threads();
+  // First touch by the threads that will stream the pages.
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (long i = 0; i < n; ++i) {
+    pa[i] = 0.0f;
+    pb[i] = 1.0f;
+    pc[i] = 2.0f;
+  }
+  const float s = 0.5f;
+  const auto result = timer.run(
+      [&] {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (long i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+      },
+      BenchLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1});
+  if (share) *share = result.median_share;
+  // STREAM convention: two reads and one write per element, no write-allocate traffic counted.
+  return 12.0 * static_cast<double>(n) / (result.min_ms * 1e-3) * 1e-9;
+}
+
+MachinePeak measure_machine_peak(const BenchTimer& timer) {
+  MachinePeak p;
+  double s1 = 0, s2 = 0, s3 = 0;
+  p.fma_gflops_avx2 = measure_fma_gflops_avx2(timer, &s1);
+  p.fma_gflops_avx512 = measure_fma_gflops_avx512(timer, &s2);
+  p.fma_gflops = std::max(p.fma_gflops_avx2, p.fma_gflops_avx512);
+  p.triad_gbps = measure_triad_gbps(timer, 64, &s3);
+  p.share = p.fma_gflops_avx512 > 0 ? std::min({s1, s2, s3}) : std::min(s1, s3);
+  return p;
+}
+
+}  // namespace skingen::engine

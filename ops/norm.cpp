@@ -1,0 +1,266 @@
+#include "ops/norm.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/check.hpp"
+#include "ops/parallel.hpp"
+#include "ops/simd_math.hpp"
+
+namespace skingen::ops {
+namespace {
+
+// Positions per statistics chunk. Fixed (not derived from the thread count),
+// so the summation order and therefore every bit of the result is the same
+// whatever --threads says.
+constexpr std::int64_t kStatChunk = 256;
+
+inline __m256d lo4(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+inline __m256d hi4(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+
+// Per-channel Σx and Σx² over `rows` rows of `c` floats (row stride c), in
+// double: 16 channels at a time held in registers while walking the rows.
+void channel_sums(const float* x, std::int64_t rows, std::int64_t c, double* s1, double* s2) {
+  std::int64_t ch = 0;
+  for (; ch + 16 <= c; ch += 16) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    __m256d q0 = a0, q1 = a0, q2 = a0, q3 = a0;
+    const float* p = x + ch;
+    for (std::int64_t r = 0; r < rows; ++r, p += c) {
+      const __m256 u = _mm256_loadu_ps(p), v = _mm256_loadu_ps(p + 8);
+      const __m256d d0 = lo4(u), d1 = hi4(u), d2 = lo4(v), d3 = hi4(v);
+      a0 = _mm256_add_pd(a0, d0);
+      a1 = _mm256_add_pd(a1, d1);
+      a2 = _mm256_add_pd(a2, d2);
+      a3 = _mm256_add_pd(a3, d3);
+      q0 = _mm256_fmadd_pd(d0, d0, q0);
+      q1 = _mm256_fmadd_pd(d1, d1, q1);
+      q2 = _mm256_fmadd_pd(d2, d2, q2);
+      q3 = _mm256_fmadd_pd(d3, d3, q3);
+    }
+    _mm256_storeu_pd(s1 + ch, a0);
+    _mm256_storeu_pd(s1 + ch + 4, a1);
+    _mm256_storeu_pd(s1 + ch + 8, a2);
+    _mm256_storeu_pd(s1 + ch + 12, a3);
+    _mm256_storeu_pd(s2 + ch, q0);
+    _mm256_storeu_pd(s2 + ch + 4, q1);
+    _mm256_storeu_pd(s2 + ch + 8, q2);
+    _mm256_storeu_pd(s2 + ch + 12, q3);
+  }
+  for (; ch < c; ++ch) {
+    double a = 0, q = 0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const double d = x[r * c + ch];
+      a += d;
+      q += d * d;
+    }
+    s1[ch] = a;
+    s2[ch] = q;
+  }
+}
+
+// y = ((x - m_hi) - m_lo)·a + β per channel, then SiLU if asked. The mean
+// travels as a float pair (m_hi + m_lo ≈ the double mean): x - m_hi is exact
+// when x is near the mean (Sterbenz), so the result keeps full relative
+// accuracy even when |mean| ≫ std, where the one-FMA form x·a + b loses
+// log2(|mean|/std) bits (PyTorch's kernel uses that form).
+struct ChannelAffine {
+  const float* m_hi;
+  const float* m_lo;
+  const float* a;
+  const float* beta;
+};
+
+void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k, bool silu) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * c;
+    float* out = y + r * c;
+    std::int64_t i = 0;
+    for (; i + 8 <= c; i += 8) {
+      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)),
+                                     _mm256_loadu_ps(k.m_lo + i));
+      __m256 v = _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
+      if (silu) v = simd::silu(v);
+      _mm256_storeu_ps(out + i, v);
+    }
+    if (i < c) {
+      const __m256i m = simd::tail_mask(static_cast<int>(c - i));
+      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(in + i, m), _mm256_maskload_ps(k.m_hi + i, m)),
+                                     _mm256_maskload_ps(k.m_lo + i, m));
+      __m256 v = _mm256_fmadd_ps(d, _mm256_maskload_ps(k.a + i, m), _mm256_maskload_ps(k.beta + i, m));
+      if (silu) v = simd::silu(v);
+      _mm256_maskstore_ps(out + i, m, v);
+    }
+  }
+}
+
+void split(double v, float* hi, float* lo) {
+  *hi = static_cast<float>(v);
+  *lo = static_cast<float>(v - static_cast<double>(*hi));
+}
+
+void check_affine(const Tensor& gamma, const Tensor& beta, std::int64_t c, const char* op) {
+  require_f32(gamma, op, "gamma", 1);
+  require_f32(beta, op, "beta", 1);
+  require(gamma.dim(0) == c && beta.dim(0) == c, op,
+          "gamma " + engine::shape_str(gamma.shape()) + " and beta " + engine::shape_str(beta.shape()) + " must be [" +
+              std::to_string(c) + "]");
+}
+
+}  // namespace
+
+Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                  const GroupNormOptions& options) {
+  constexpr const char* op = "group_norm";
+  require_f32(x, op, "x");
+  require(x.ndim() >= 2, op, "x must be [N, ..., C], got " + engine::shape_str(x.shape()));
+  const std::int64_t n = x.dim(0), c = x.dim(-1);
+  const std::int64_t groups = options.groups;
+  require(groups >= 1 && c % groups == 0, op,
+          std::to_string(c) + " channels do not split into " + std::to_string(groups) + " groups");
+  check_affine(gamma, beta, c, op);
+  const float* t = nullptr;
+  if (options.add_before) {
+    require_f32(*options.add_before, op, "add_before", 2);
+    require(options.add_before->dim(0) == n && options.add_before->dim(1) == c, op,
+            "add_before must be [" + std::to_string(n) + ", " + std::to_string(c) + "], got " +
+                engine::shape_str(options.add_before->shape()));
+    t = options.add_before->f32_data();
+  }
+  const std::int64_t positions = n && c ? x.numel() / (n * c) : 0;
+  const std::int64_t chunks = std::max<std::int64_t>(1, (positions + kStatChunk - 1) / kStatChunk);
+  const std::int64_t cg = c / groups;
+
+  // Pass 1: per-chunk, per-channel double sums, [N, chunks, 2, C].
+  Tensor partial = pool.take(engine::DType::F64, {n, chunks, 2, c});
+  auto* part = static_cast<double*>(partial.raw_mut());
+  const float* src = x.f32_data();
+  parallel_for(ctx, n * chunks, [&](std::int64_t task) {
+    const std::int64_t b = task / chunks, k = task % chunks;
+    const std::int64_t p0 = k * kStatChunk, p1 = std::min(positions, p0 + kStatChunk);
+    double* s = part + task * 2 * c;
+    channel_sums(src + (b * positions + p0) * c, p1 - p0, c, s, s + c);
+  });
+
+  // Per sample and group: mean and variance in double (fixed order), then
+  // per channel the shift (mean - t) as a float pair and the scale rstd·γ.
+  Tensor coef = pool.take_f32({n, 4, c});
+  float* co = coef.f32_mut();
+  const float* g = gamma.f32_data();
+  const float* be = beta.f32_data();
+  const double count = static_cast<double>(positions) * static_cast<double>(cg);
+  for (std::int64_t b = 0; b < n; ++b) {
+    float* m_hi = co + b * 4 * c;
+    float* m_lo = m_hi + c;
+    float* scale = m_lo + c;
+    float* shift_beta = scale + c;
+    for (std::int64_t gi = 0; gi < groups; ++gi) {
+      double s1 = 0, s2 = 0;
+      for (std::int64_t ch = gi * cg; ch < (gi + 1) * cg; ++ch) {
+        double c1 = 0, c2 = 0;
+        for (std::int64_t k = 0; k < chunks; ++k) {
+          const double* s = part + (b * chunks + k) * 2 * c;
+          c1 += s[ch];
+          c2 += s[c + ch];
+        }
+        if (t) {  // Σ(x+t) and Σ(x+t)² from Σx and Σx²
+          const double tv = t[b * c + ch];
+          c2 += 2.0 * tv * c1 + static_cast<double>(positions) * tv * tv;
+          c1 += static_cast<double>(positions) * tv;
+        }
+        s1 += c1;
+        s2 += c2;
+      }
+      const double mean = count > 0 ? s1 / count : 0.0;
+      const double var = count > 0 ? std::max(0.0, s2 / count - mean * mean) : 0.0;
+      const double rstd = 1.0 / std::sqrt(var + static_cast<double>(options.eps));
+      for (std::int64_t ch = gi * cg; ch < (gi + 1) * cg; ++ch) {
+        // (x + t) - mean = x - (mean - t)
+        split(mean - (t ? t[b * c + ch] : 0.0), &m_hi[ch], &m_lo[ch]);
+        scale[ch] = static_cast<float>(rstd * g[ch]);
+        shift_beta[ch] = be[ch];
+      }
+    }
+  }
+
+  // Pass 2: normalise (and SiLU).
+  Tensor y = pool.take_f32(x.shape());
+  float* dst = y.f32_mut();
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
+  parallel_chunks(ctx, n * positions, rows_per_chunk, [&](std::int64_t s, std::int64_t e) {
+    while (s < e) {
+      const std::int64_t b = s / positions;
+      const std::int64_t stop = std::min(e, (b + 1) * positions);
+      const float* k = co + b * 4 * c;
+      normalize_rows(src + s * c, dst + s * c, stop - s, c, ChannelAffine{k, k + c, k + 2 * c, k + 3 * c},
+                     options.silu);
+      s = stop;
+    }
+  });
+  return y;
+}
+
+Tensor layer_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                  float eps) {
+  constexpr const char* op = "layer_norm";
+  require_f32(x, op, "x");
+  const std::int64_t c = x.dim(-1);
+  check_affine(gamma, beta, c, op);
+  const std::int64_t rows = c ? x.numel() / c : 0;
+  Tensor y = pool.take_f32(x.shape());
+  const float* src = x.f32_data();
+  float* dst = y.f32_mut();
+  const float* g = gamma.f32_data();
+  const float* be = beta.f32_data();
+  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
+  parallel_chunks(ctx, rows, rows_per_chunk, [&](std::int64_t s, std::int64_t e) {
+    for (std::int64_t r = s; r < e; ++r) {
+      const float* in = src + r * c;
+      float* out = dst + r * c;
+      // Two passes over the row (it stays in L1): mean, then Σ(x - mean)², in double.
+      __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0;
+      std::int64_t i = 0;
+      for (; i + 8 <= c; i += 8) {
+        const __m256 v = _mm256_loadu_ps(in + i);
+        acc0 = _mm256_add_pd(acc0, lo4(v));
+        acc1 = _mm256_add_pd(acc1, hi4(v));
+      }
+      alignas(32) double tmp[4];
+      _mm256_store_pd(tmp, _mm256_add_pd(acc0, acc1));
+      double sum = (tmp[0] + tmp[1]) + (tmp[2] + tmp[3]);
+      for (; i < c; ++i) sum += in[i];
+      const double mean = sum / static_cast<double>(c);
+      const __m256d vm = _mm256_set1_pd(mean);
+      acc0 = _mm256_setzero_pd();
+      acc1 = acc0;
+      for (i = 0; i + 8 <= c; i += 8) {
+        const __m256 v = _mm256_loadu_ps(in + i);
+        const __m256d d0 = _mm256_sub_pd(lo4(v), vm), d1 = _mm256_sub_pd(hi4(v), vm);
+        acc0 = _mm256_fmadd_pd(d0, d0, acc0);
+        acc1 = _mm256_fmadd_pd(d1, d1, acc1);
+      }
+      _mm256_store_pd(tmp, _mm256_add_pd(acc0, acc1));
+      double sq = (tmp[0] + tmp[1]) + (tmp[2] + tmp[3]);
+      for (; i < c; ++i) sq += (in[i] - mean) * (in[i] - mean);
+      const double rstd = 1.0 / std::sqrt(sq / static_cast<double>(c) + static_cast<double>(eps));
+      // ((x - m_hi) - m_lo)·rstd·γ + β, the mean as a float pair (see normalize_rows).
+      float hi, lo;
+      split(mean, &hi, &lo);
+      const __m256 vh = _mm256_set1_ps(hi), vl = _mm256_set1_ps(lo);
+      const __m256 vr = _mm256_set1_ps(static_cast<float>(rstd));
+      for (i = 0; i + 8 <= c; i += 8) {
+        const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), vh), vl), vr);
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(z, _mm256_loadu_ps(g + i), _mm256_loadu_ps(be + i)));
+      }
+      if (i < c) {
+        const __m256i m = simd::tail_mask(static_cast<int>(c - i));
+        const __m256 z = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(in + i, m), vh), vl), vr);
+        _mm256_maskstore_ps(out + i, m,
+                            _mm256_fmadd_ps(z, _mm256_maskload_ps(g + i, m), _mm256_maskload_ps(be + i, m)));
+      }
+    }
+  });
+  return y;
+}
+
+}  // namespace skingen::ops

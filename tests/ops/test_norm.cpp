@@ -1,0 +1,85 @@
+// group_norm and layer_norm against two-pass double references: odd channel
+// counts, several statistics chunks, fused SiLU and time-embedding add, large
+// means (|mean|/std ≈ 170) and constant groups. Tolerance: max |y - ref| ≤ 2e-6
+// for O(1) outputs (the UNet must match PyTorch to ~1e-4, so norms get ~1e-6).
+#include <catch2/catch.hpp>
+
+#include "ops/naive.hpp"
+#include "ops/norm.hpp"
+
+using namespace skingen;
+using engine::Tensor;
+
+TEST_CASE("group_norm matches the double-precision reference", "[ops][norm]") {
+  ops::Context ctx(2);
+  engine::BufferPool pool;
+  struct Case {
+    engine::Shape x;
+    int groups;
+    bool silu, add;
+  };
+  std::uint32_t seed = 1;
+  for (const auto& c : {Case{{2, 5, 7, 64}, 32, false, false}, Case{{3, 4, 4, 96}, 32, true, false},
+                        Case{{2, 30, 20, 48}, 8, true, true}, Case{{1, 1, 1, 32}, 32, false, true},
+                        Case{{2, 300, 40}, 8, false, false}, Case{{1, 17, 9, 33}, 3, true, true},
+                        Case{{2, 16, 16, 320}, 32, true, true}}) {
+    const auto ch = c.x.back();
+    const Tensor x = naive::random(c.x, seed++, -3.0f, 5.0f);
+    const Tensor g = naive::random({ch}, seed++, 0.5f, 1.5f);
+    const Tensor b = naive::random({ch}, seed++);
+    const Tensor t = naive::random({c.x[0], ch}, seed++, -2.0f, 2.0f);
+    ops::GroupNormOptions o;
+    o.groups = c.groups;
+    o.silu = c.silu;
+    o.add_before = c.add ? &t : nullptr;
+    const Tensor y = ops::group_norm(ctx, pool, x, g, b, o);
+    const Tensor ref = naive::group_norm(x, g, b, c.groups, 1e-5, c.silu, c.add ? &t : nullptr);
+    INFO("x " << engine::shape_str(c.x) << " groups " << c.groups << " silu " << c.silu << " add " << c.add);
+    REQUIRE(y.shape() == ref.shape());
+    CHECK(naive::max_abs_err(y, ref) < 2e-6);
+  }
+}
+
+TEST_CASE("group_norm keeps its accuracy for large means", "[ops][norm]") {
+  ops::Context ctx(2);
+  engine::BufferPool pool;
+  const Tensor x = naive::random({2, 12, 10, 64}, 7, 99.0f, 101.0f);
+  const Tensor g = naive::random({64}, 8, 0.5f, 1.5f);
+  const Tensor b = naive::random({64}, 9);
+  ops::GroupNormOptions o;
+  o.eps = 1e-6f;
+  const Tensor y = ops::group_norm(ctx, pool, x, g, b, o);
+  CHECK(naive::max_abs_err(y, naive::group_norm(x, g, b, 32, 1e-6, false, nullptr)) < 2e-6);
+}
+
+TEST_CASE("group_norm rejects bad arguments", "[ops][norm]") {
+  ops::Context ctx(1);
+  engine::BufferPool pool;
+  const Tensor g = naive::random({48}, 1), b = naive::random({48}, 2);
+  ops::GroupNormOptions o;
+  CHECK_THROWS_WITH(ops::group_norm(ctx, pool, naive::random({1, 4, 48}, 3), g, b, o),
+                    Catch::Contains("do not split into 32 groups"));
+  o.groups = 8;
+  const Tensor t = naive::random({2, 48}, 4);
+  o.add_before = &t;
+  CHECK_THROWS_WITH(ops::group_norm(ctx, pool, naive::random({1, 4, 48}, 3), g, b, o),
+                    Catch::Contains("add_before must be [1, 48]"));
+}
+
+TEST_CASE("layer_norm matches the double-precision reference", "[ops][norm]") {
+  ops::Context ctx(2);
+  engine::BufferPool pool;
+  std::uint32_t seed = 50;
+  for (const auto& s : {engine::Shape{5, 7, 320}, engine::Shape{3, 33}, engine::Shape{1, 1, 1}, engine::Shape{2, 77, 768},
+                        engine::Shape{4, 1280}}) {
+    const Tensor x = naive::random(s, seed++, -4.0f, 6.0f);
+    const Tensor g = naive::random({s.back()}, seed++, 0.5f, 1.5f);
+    const Tensor b = naive::random({s.back()}, seed++);
+    const Tensor y = ops::layer_norm(ctx, pool, x, g, b, 1e-5f);
+    INFO("x " << engine::shape_str(s));
+    CHECK(naive::max_abs_err(y, naive::layer_norm(x, g, b, 1e-5)) < 2e-6);
+  }
+  const Tensor x = naive::random({6, 96}, 9, 99.0f, 101.0f);
+  const Tensor g = naive::random({96}, 10, 0.5f, 1.5f), b = naive::random({96}, 11);
+  CHECK(naive::max_abs_err(ops::layer_norm(ctx, pool, x, g, b, 1e-5f), naive::layer_norm(x, g, b, 1e-5)) < 2e-6);
+}
