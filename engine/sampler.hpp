@@ -38,12 +38,13 @@
 #include <memory>
 
 #include "engine/core/tensor.hpp"
+#include "engine/prediction.hpp"
 #include "engine/rng.hpp"
 #include "engine/sampling_plan.hpp"
 
 namespace skingen::engine {
 
-enum class Prediction { Epsilon, V };
+// Prediction: engine/prediction.hpp
 
 // x_in: the model input for the whole batch (already scaled); t: the model
 // timestep; out: where to write the raw model output (ε or v), same shape.

@@ -7,9 +7,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "engine/prediction.hpp"
+
 namespace skingen::models {
 
-enum class Prediction { Epsilon, V };
+using Prediction = engine::Prediction;
 
 struct UNetConfig {
   int in_channels = 4;
