@@ -4,6 +4,8 @@
 // an accepted file must satisfy the invariants every later stage relies on:
 // each tensor's bytes lie inside the input, and its byte span equals
 // element count × dtype size. Any other exception or a broken invariant aborts.
+// Accepted headers then go through model detection (what `skingen inspect`
+// runs on untrusted names, shapes and metadata).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +14,9 @@
 #include <vector>
 
 #include "engine/core/error.hpp"
+#include "engine/checkpoint_kind.hpp"
+#include "engine/kohya_metadata.hpp"
+#include "engine/lora_kind.hpp"
 #include "engine/safetensors_reader.hpp"
 
 namespace {
@@ -48,5 +53,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   check(h.data_offset() + covered == size, "tensors cover the whole buffer");
+
+  std::vector<KeyInfo> keys;
+  for (const auto& t : h.tensors) {
+    KeyInfo k{t.name, t.dtype, t.shape, std::nullopt};
+    if (shape_numel(t.shape) == 1) {
+      float v = 0;
+      convert_to_f32(t.dtype, data + h.data_offset() + t.begin, &v, 1);
+      k.value = v;
+    }
+    keys.push_back(std::move(k));
+  }
+  if (looks_like_lora(keys)) {
+    const LoraInfo l = detect_lora(keys, h.metadata);
+    check(l.modules == l.unet_modules + l.text_encoder_modules + l.text_encoder_2_modules + l.unknown_target_modules,
+          "module counts add up");
+  } else {
+    detect_checkpoint(keys);
+  }
+  kohya_training(h.metadata);
+  if (!keys.empty()) parse_training_stem(keys.front().name);
   return 0;
 }
