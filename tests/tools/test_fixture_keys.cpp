@@ -129,7 +129,7 @@ TEST_CASE("the sd15 preset has the real SD 1.5 single-file layout", "[fixtures]"
   CHECK(find(keys, "model_ema.num_updates").dtype == engine::DType::I32);
 }
 
-TEST_CASE("--ema adds LitEma's copy of the UNet", "[fixtures]") {
+TEST_CASE("with EMA the fixture adds LitEma's copy of the UNet", "[fixtures]") {
   const auto keys = checkpoint_keys(checkpoint_preset("sd15"), true);
   CHECK(totals(keys, "model_ema.diffusion_model").tensors == 686);
   CHECK(fingerprint_of(keys, "model_ema.diffusion_model") == 0x4c260a11eb4955cull);

@@ -40,7 +40,10 @@ void register_inspect(CLI::App& app) {
     } else {
       in.checkpoint = engine::detect_checkpoint(in.keys);
     }
-    const std::string out = opt->json ? inspect_json(in).dump(2) + "\n" : inspect_text(in);
+    // Paths may hold bytes that are not UTF-8 (names inside files are validated by the reader).
+    const std::string out =
+        opt->json ? inspect_json(in).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                  : inspect_text(in);
     std::fwrite(out.data(), 1, out.size(), stdout);
   });
 }
