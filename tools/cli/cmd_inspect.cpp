@@ -1,10 +1,14 @@
-// skingen inspect PATH: what a file holds, from its header only.
+// skingen inspect PATH: what a checkpoint, LoRA or diffusers folder holds,
+// from its headers only (plus the few bytes of scalar LoRA alphas). The
+// detection lives in engine/ (checkpoint_kind, lora_kind, kohya_metadata).
 #include <cstdio>
-#include <map>
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include "engine/tensor_store.hpp"
 #include "tools/cli/commands.hpp"
+#include "tools/cli/inspect_report.hpp"
 
 namespace skingen::cli {
 
@@ -17,20 +21,30 @@ void register_inspect(CLI::App& app) {
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("inspect", "Describe a checkpoint, LoRA or diffusers folder (reads headers only)");
   cmd->add_option("path", opt->path, "A .safetensors file or a diffusers folder")->required();
-  cmd->add_flag("--json", opt->json, "Print one JSON object instead of text");
+  cmd->add_flag("--json", opt->json, "Print one JSON object instead of text (fields: README.md)");
   cmd->add_flag("--tensors", opt->tensors, "List every tensor with dtype and shape");
   cmd->callback([opt] {
     const auto store = engine::TensorStore::open(opt->path);
-    std::map<std::string, std::pair<std::size_t, std::int64_t>> by_dtype;
-    for (const auto& e : store.entries()) {
-      auto& [count, params] = by_dtype[std::string(engine::dtype_name(e.info->dtype))];
-      ++count;
-      params += engine::shape_numel(e.info->shape);
+    InspectInput in;
+    in.path = opt->path;
+    in.folder = store.is_folder();
+    for (const auto& f : store.files()) in.files.push_back({f->path().string(), f->file_size(), f->tensors().size()});
+    in.metadata = store.metadata();
+    in.keys = engine::key_infos(store, false);
+    in.list_tensors = opt->tensors;
+    if (engine::looks_like_lora(in.keys)) {
+      in.keys = engine::key_infos(store, true);  // alphas are scalar tensors
+      in.lora = engine::detect_lora(in.keys, in.metadata);
+      in.training = engine::kohya_training(in.metadata);
+      in.stem = engine::parse_training_stem(std::filesystem::path(opt->path).stem().string());
+    } else {
+      in.checkpoint = engine::detect_checkpoint(in.keys);
     }
-    std::printf("%s: %zu tensors\n", opt->path.c_str(), store.size());
-    for (const auto& [dt, cp] : by_dtype)
-      std::printf("  %-8s %8zu tensors %14lld parameters\n", dt.c_str(), cp.first,
-                  static_cast<long long>(cp.second));
+    // Paths may hold bytes that are not UTF-8 (names inside files are validated by the reader).
+    const std::string out =
+        opt->json ? inspect_json(in).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                  : inspect_text(in);
+    std::fwrite(out.data(), 1, out.size(), stdout);
   });
 }
 

@@ -8,6 +8,7 @@ void register_eval(CLI::App& app);
 void register_eval_noise(CLI::App& app);  // joins the `eval` group
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_fixture(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
@@ -15,6 +16,7 @@ void register_commands(CLI::App& app) {
   register_eval_noise(app);
   register_tokenize(app);
   register_bench(app);
+  register_fixture(app);
 }
 
 }  // namespace skingen::cli
