@@ -43,8 +43,8 @@ class ReadFd {
   int fd_ = -1;
 };
 
-// 4 MiB: large enough that the syscalls cost nothing next to the hashing,
-// small enough to stay in L2/L3-friendly territory between read and hash.
+// 4 MiB reads: the system calls cost nothing next to the hashing (measured:
+// reading costs ~10% on top of SHA-NI hashing, from the page cache).
 constexpr std::size_t kChunk = 4u << 20;
 
 }  // namespace
@@ -65,29 +65,28 @@ std::string sha256_file_hex(const std::filesystem::path& path, std::uint64_t off
 SafetensorsHashes hash_safetensors_file(const std::filesystem::path& path) {
   ReadFd fd(path);
   std::vector<std::uint8_t> buf(kChunk);
+  // The 8-byte little-endian header length first (a short read is retried).
+  std::size_t have = 0;
+  for (std::size_t n; have < 8 && (n = fd.read(buf.data() + have, 8 - have)) > 0;) have += n;
+  if (have < 8)
+    throw FormatError(path.string() + ": too short for a safetensors file (" + std::to_string(have) + " bytes)");
+  std::uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = (header << 8) | buf[i];
+  if (header > UINT64_MAX - 8) throw FormatError(path.string() + ": safetensors header length overflows");
+  const std::uint64_t data_start = 8 + header;
+
   Sha256 whole, data;
-  std::uint64_t pos = 0;       // file offset of buf[0]
-  std::uint64_t data_start = 0;  // 8 + N once the length field is known
-  bool have_length = false;
+  whole.update(buf.data(), 8);
+  std::uint64_t pos = 8;  // file offset of the next byte read
   for (std::size_t n; (n = fd.read(buf.data(), buf.size())) > 0; pos += n) {
     whole.update(buf.data(), n);
-    if (!have_length) {
-      // The first read of a regular file returns at least 8 bytes if the file has them.
-      if (n < 8) throw FormatError(path.string() + ": too short for a safetensors file (" + std::to_string(n) + " bytes)");
-      std::uint64_t header = 0;
-      for (int i = 7; i >= 0; --i) header = (header << 8) | buf[i];
-      if (header > UINT64_MAX - 8) throw FormatError(path.string() + ": safetensors header length overflows");
-      data_start = 8 + header;
-      have_length = true;
-    }
     if (pos + n > data_start) {
       const std::uint64_t skip = data_start > pos ? data_start - pos : 0;
       data.update(buf.data() + skip, n - skip);
     }
   }
-  if (!have_length) throw FormatError(path.string() + ": empty file, not a safetensors file");
   if (data_start > pos)
-    throw FormatError(path.string() + ": safetensors header length " + std::to_string(data_start - 8) +
+    throw FormatError(path.string() + ": safetensors header length " + std::to_string(header) +
                       " points past the end of the file (" + std::to_string(pos) + " bytes)");
   return {to_hex(whole.finish()), to_hex(data.finish())};
 }

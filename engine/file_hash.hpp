@@ -25,8 +25,9 @@ struct SafetensorsHashes {
   std::string file_sha256;  // the whole file (64 hex digits)
   std::string data_sha256;  // the bytes after the header (64 hex digits)
 };
-// Both hashes in one pass over the file. Throws FormatError when the header
-// length field points past the end of the file.
+// Both hashes in one pass over the file (for LoRAs; a checkpoint needs only
+// sha256_file). Throws FormatError when the header length field points past
+// the end of the file.
 SafetensorsHashes hash_safetensors_file(const std::filesystem::path& path);
 
 // A1111's short forms of the full hex digests above.

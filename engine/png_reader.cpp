@@ -2,6 +2,7 @@
 
 #include <stb/stb_image.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "engine/core/error.hpp"

@@ -90,7 +90,7 @@ void Sha256::blocks(const std::uint8_t* p, std::size_t nblocks) {
 void Sha256::update(const void* data, std::size_t n) {
   const auto* p = static_cast<const std::uint8_t*>(data);
   total_ += n;
-  if (buffered_ > 0) {
+  if (buffered_ > 0 && n > 0) {
     const std::size_t take = std::min(n, 64 - buffered_);
     std::memcpy(buffer_.data() + buffered_, p, take);
     buffered_ += take;
@@ -105,7 +105,7 @@ void Sha256::update(const void* data, std::size_t n) {
     p += n / 64 * 64;
     n %= 64;
   }
-  std::memcpy(buffer_.data(), p, n);
+  if (n > 0) std::memcpy(buffer_.data(), p, n);  // p may be null when n == 0
   buffered_ = n;
 }
 
