@@ -4,6 +4,8 @@ namespace skingen::cli {
 
 // One declaration per cmd_*.cpp.
 void register_inspect(CLI::App& app);
+void register_info(CLI::App& app);
+void register_compare(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_eval_noise(CLI::App& app);  // joins the `eval` group
 void register_tokenize(CLI::App& app);
@@ -12,6 +14,8 @@ void register_fixture(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_inspect(app);
+  register_info(app);
+  register_compare(app);
   register_eval(app);
   register_eval_noise(app);
   register_tokenize(app);
