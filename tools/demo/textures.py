@@ -56,6 +56,9 @@ def generate(seed, index, size=64, cls=None, grid=None):
     rng = np.random.default_rng([seed, index])
     cls = cls if cls is not None else NAMES[index % len(NAMES)]
     img, colour, size_frac = CLASSES[cls][0](rng, g)
+    # A random circular shift: cell and thread grids are aligned with the
+    # period, and an edge should be no different from any other position.
+    img = np.roll(img, tuple(rng.integers(0, g.S, 2)), axis=(0, 1))
     return to_uint8(img), cls, caption(rng, cls, colour, size_frac), colour
 
 
