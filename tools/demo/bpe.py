@@ -5,6 +5,9 @@ Usage:
   bpe.py train --out DIR [--vocab-size 1000] [--captions N] [--seed S]
       writes DIR/vocab.json and DIR/merges.txt, then checks round trips
   bpe.py encode --tokenizer DIR TEXT...     ids with BOS/EOS, one JSON array per text
+  bpe.py known-ids --tokenizer DIR --out FILE
+      known answers of this encoder on DIR for the C++ tokenizer's tests
+      (same layout as ../shared/data/clip/known_ids.json)
   bpe.py check-clip [--clip-dir ../shared/data/clip]
       runs this file's encoder on OpenAI's real merges and compares with
       known_ids.json (validates the encoder, hence the format)
@@ -246,6 +249,26 @@ def cmd_encode(a):
         print(json.dumps(tok.encode(t)))
 
 
+KNOWN_PROMPTS = [
+    "green reptile scales, seamless texture", "close-up of pale human skin with pores",
+    "Macro photo of FINE purple biological cells, high detail", "", "a photo of a cat",
+    "skin_4 texture, 8k, (detailed:1.2)", "it's a dragon's hide; 2 colours!!",
+    "  tan   freckled\thuman skin\n", "ünïcödé 日本 ✓", "rust" * 30,
+]
+
+
+def cmd_known_ids(a):
+    tok = Tokenizer.load(a.tokenizer)
+    cases = [{"prompt": p, "ids": tok.encode(p)} for p in KNOWN_PROMPTS]
+    with open(a.out, "w", encoding="utf-8") as f:
+        json.dump({"about": "tools/demo/bpe.py encoder on %s: BOS + tokens + EOS, no padding, "
+                            "no truncation, no prompt-weight parsing (BOS %d, EOS %d)"
+                            % (os.path.relpath(a.tokenizer, os.path.join(HERE, "..", "..")), tok.bos, tok.eos),
+                   "cases": cases}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote %d cases to %s" % (len(cases), a.out))
+
+
 def cmd_check_clip(a):
     import gzip
     path = os.path.join(a.clip_dir, "bpe_simple_vocab_16e6.txt.gz")
@@ -277,10 +300,13 @@ def main(argv=None):
     e = sub.add_parser("encode")
     e.add_argument("--tokenizer", required=True)
     e.add_argument("text", nargs="+")
+    k = sub.add_parser("known-ids")
+    k.add_argument("--tokenizer", required=True)
+    k.add_argument("--out", required=True)
     c = sub.add_parser("check-clip")
     c.add_argument("--clip-dir", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "clip"))
     a = p.parse_args(argv)
-    {"train": cmd_train, "encode": cmd_encode, "check-clip": cmd_check_clip}[a.cmd](a)
+    {"train": cmd_train, "encode": cmd_encode, "known-ids": cmd_known_ids, "check-clip": cmd_check_clip}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ keeps flat or perfectly regular images from dividing by ~0.
 
 Usage:
   seam.py check PNG... [--axes x|y|xy] [--threshold T]   exit 1 if one fails
+  seam.py goldens --out DIR    a few PNGs and their z/ratio values (JSON) for
+      the C++ implementation's test
   seam.py calibrate [--per-class N]    z of generator textures (seamless),
       also blurred (like a VAE's output), and of the same textures with a
       seam (generated with period 96, shifted by half the period, cropped
@@ -100,6 +102,32 @@ def cmd_calibrate(a):
             t, 100 * (ok > t).mean(), 100 * (bad > t).mean()))
 
 
+def cmd_goldens(a):
+    from textures import generate, save_png
+    import json
+    os.makedirs(a.out, exist_ok=True)
+    cases = []
+    for k, cls in enumerate(["tree_bark", "human_skin", "fabric", "rust"]):
+        cases.append(("%s_seamless.png" % cls, generate(31, k, 64, cls)[0]))
+        cases.append(("%s_seam.png" % cls, with_seam(32, k, cls)))
+    cases.append(("rust_seam_64x40.png", with_seam(33, 9, "rust")[:, :40]))       # H != W
+    cases.append(("flat.png", np.full((16, 24, 3), 128, np.uint8)))                  # s = 0: floor
+    out = []
+    for name, img in cases:
+        save_png(os.path.join(a.out, name), np.ascontiguousarray(img))
+        st = stats(img)
+        out.append({"file": name, "z_x": round(st["x"][0], 6), "z_y": round(st["y"][0], 6),
+                    "ratio_x": round(st["x"][1], 6), "ratio_y": round(st["y"][1], 6),
+                    "tiles_xy": bool(max(st["x"][0], st["y"][0]) <= THRESHOLD)})
+    with open(os.path.join(a.out, "expected.json"), "w") as f:
+        json.dump({"about": "tools/demo/seam.py goldens: z = (seam step - mean interior step) / "
+                            "max(std interior steps, 0.1), 8-bit units, RGB; ratio = (seam + 0.5) / "
+                            "(mean + 0.5); tiles when z <= %.1f on both axes" % THRESHOLD,
+                   "threshold": THRESHOLD, "cases": out}, f, indent=1)
+    for c in out:
+        print(c)
+
+
 def cmd_check(a):
     from PIL import Image
     failed = 0
@@ -121,13 +149,15 @@ def main(argv=None):
     c.add_argument("pngs", nargs="+")
     c.add_argument("--axes", default="xy", choices=["x", "y", "xy"])
     c.add_argument("--threshold", type=float, default=THRESHOLD)
+    o = sub.add_parser("goldens")
+    o.add_argument("--out", required=True)
     k = sub.add_parser("calibrate")
     k.add_argument("--per-class", type=int, default=200)
     k.add_argument("--seed", type=int, default=11)
     k.add_argument("--threshold", type=float, default=THRESHOLD)
     a = p.parse_args(argv)
     sys.path.insert(0, HERE)
-    {"check": cmd_check, "calibrate": cmd_calibrate}[a.cmd](a)
+    {"check": cmd_check, "calibrate": cmd_calibrate, "goldens": cmd_goldens}[a.cmd](a)
 
 
 if __name__ == "__main__":
