@@ -1,8 +1,11 @@
 #pragma once
-// Times calls on a shared, noisy machine (REFERENCE.md §9): every call records
-// its CPU time ÷ (wall time × threads), the share of the cores it really got,
-// and only calls with a share of at least `min_share` count. Medians are
-// quoted, never a lone time.
+// Times calls on a shared, noisy machine (REFERENCE.md §9): every timed sample
+// records its CPU time ÷ (wall time × threads), the share of the cores it
+// really got, and only samples with a share of at least `min_share` count.
+// Medians are quoted, never a lone time. CPU time is read per thread inside an
+// OpenMP region on the same thread team the ops use (the process clock lags by
+// up to a scheduler tick for threads running on other cores), and calls
+// shorter than a few milliseconds are repeated within one sample.
 #include <functional>
 
 namespace skingen::engine {
@@ -13,14 +16,16 @@ struct BenchLimits {
   double min_seconds = 0.2;   // keep calling until this much wall time has passed
   double max_seconds = 4.0;   // ... but stop after this much (once min_calls are kept, or max_calls are made)
   int warmup_calls = 1;       // untimed calls first (primitive creation, page faults)
+  double min_sample_seconds = 0.005;  // shorter calls are repeated within one timed sample
 };
 
 struct BenchResult {
   double median_ms = 0;    // over kept calls (over all calls if none was kept)
   double min_ms = 0;       // fastest kept call
   double median_share = 0; // CPU share over all timed calls
-  int kept = 0;            // calls with share >= min_share
-  int calls = 0;           // timed calls in total
+  int kept = 0;            // samples with share >= min_share
+  int calls = 0;           // timed samples in total
+  int repeats = 1;         // calls per sample
 };
 
 class BenchTimer {

@@ -18,45 +18,39 @@ constexpr std::int64_t kStatChunk = 256;
 inline __m256d lo4(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
 inline __m256d hi4(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
 
-// Per-channel Σx and Σx² over `rows` rows of `c` floats (row stride c), in
-// double: 16 channels at a time held in registers while walking the rows.
+// Per-channel Σx and Σx² over `rows` rows of `c` floats, in double. Rows are
+// streamed in order (what the prefetchers follow best), four at a time, so
+// the accumulators (s1, s2: c doubles each, in L1) are loaded and stored once
+// per four rows. The summation order is fixed by (rows, c) alone.
 void channel_sums(const float* x, std::int64_t rows, std::int64_t c, double* s1, double* s2) {
-  std::int64_t ch = 0;
-  for (; ch + 16 <= c; ch += 16) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    __m256d q0 = a0, q1 = a0, q2 = a0, q3 = a0;
-    const float* p = x + ch;
-    for (std::int64_t r = 0; r < rows; ++r, p += c) {
-      const __m256 u = _mm256_loadu_ps(p), v = _mm256_loadu_ps(p + 8);
-      const __m256d d0 = lo4(u), d1 = hi4(u), d2 = lo4(v), d3 = hi4(v);
-      a0 = _mm256_add_pd(a0, d0);
-      a1 = _mm256_add_pd(a1, d1);
-      a2 = _mm256_add_pd(a2, d2);
-      a3 = _mm256_add_pd(a3, d3);
-      q0 = _mm256_fmadd_pd(d0, d0, q0);
-      q1 = _mm256_fmadd_pd(d1, d1, q1);
-      q2 = _mm256_fmadd_pd(d2, d2, q2);
-      q3 = _mm256_fmadd_pd(d3, d3, q3);
+  for (std::int64_t ch = 0; ch < c; ++ch) s1[ch] = s2[ch] = 0.0;
+  std::int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* p0 = x + r * c;
+    const float* p1 = p0 + c;
+    const float* p2 = p1 + c;
+    const float* p3 = p2 + c;
+    std::int64_t ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const __m256d a0 = _mm256_cvtps_pd(_mm_loadu_ps(p0 + ch)), a1 = _mm256_cvtps_pd(_mm_loadu_ps(p1 + ch));
+      const __m256d a2 = _mm256_cvtps_pd(_mm_loadu_ps(p2 + ch)), a3 = _mm256_cvtps_pd(_mm_loadu_ps(p3 + ch));
+      const __m256d sum = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+      const __m256d sq = _mm256_fmadd_pd(a3, a3, _mm256_fmadd_pd(a2, a2, _mm256_fmadd_pd(a1, a1, _mm256_mul_pd(a0, a0))));
+      _mm256_storeu_pd(s1 + ch, _mm256_add_pd(_mm256_loadu_pd(s1 + ch), sum));
+      _mm256_storeu_pd(s2 + ch, _mm256_add_pd(_mm256_loadu_pd(s2 + ch), sq));
     }
-    _mm256_storeu_pd(s1 + ch, a0);
-    _mm256_storeu_pd(s1 + ch + 4, a1);
-    _mm256_storeu_pd(s1 + ch + 8, a2);
-    _mm256_storeu_pd(s1 + ch + 12, a3);
-    _mm256_storeu_pd(s2 + ch, q0);
-    _mm256_storeu_pd(s2 + ch + 4, q1);
-    _mm256_storeu_pd(s2 + ch + 8, q2);
-    _mm256_storeu_pd(s2 + ch + 12, q3);
-  }
-  for (; ch < c; ++ch) {
-    double a = 0, q = 0;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const double d = x[r * c + ch];
-      a += d;
-      q += d * d;
+    for (; ch < c; ++ch) {
+      const double a0 = p0[ch], a1 = p1[ch], a2 = p2[ch], a3 = p3[ch];
+      s1[ch] += (a0 + a1) + (a2 + a3);
+      s2[ch] += a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3;
     }
-    s1[ch] = a;
-    s2[ch] = q;
   }
+  for (; r < rows; ++r)
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      const double a = x[r * c + ch];
+      s1[ch] += a;
+      s2[ch] += a * a;
+    }
 }
 
 // y = ((x - m_hi) - m_lo)·a + β per channel, then SiLU if asked. The mean
@@ -72,14 +66,25 @@ struct ChannelAffine {
 };
 
 void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k, bool silu) {
+  auto affine = [&](const float* in, std::int64_t i) {
+    const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)),
+                                   _mm256_loadu_ps(k.m_lo + i));
+    return _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
+  };
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * c;
     float* out = y + r * c;
     std::int64_t i = 0;
+    if (silu) {
+      // Four independent SiLUs per step: the exp chains interleave (≈25 % faster).
+      for (; i + 32 <= c; i += 32) {
+        __m256 v[4] = {affine(in, i), affine(in, i + 8), affine(in, i + 16), affine(in, i + 24)};
+        simd::silu4(v);
+        for (int u = 0; u < 4; ++u) _mm256_storeu_ps(out + i + 8 * u, v[u]);
+      }
+    }
     for (; i + 8 <= c; i += 8) {
-      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)),
-                                     _mm256_loadu_ps(k.m_lo + i));
-      __m256 v = _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
+      __m256 v = affine(in, i);
       if (silu) v = simd::silu(v);
       _mm256_storeu_ps(out + i, v);
     }
@@ -131,37 +136,35 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
   const std::int64_t chunks = std::max<std::int64_t>(1, (positions + kStatChunk - 1) / kStatChunk);
   const std::int64_t cg = c / groups;
 
-  // Pass 1: per-chunk, per-channel double sums, [N, chunks, 2, C].
-  Tensor partial = pool.take(engine::DType::F64, {n, chunks, 2, c});
+  // Sample by sample, so that the second read of a sample still finds it in
+  // L3 (a whole SD activation at 64×64×640 does not fit).
+  Tensor partial = pool.take(engine::DType::F64, {chunks, 2, c});  // per-chunk, per-channel Σx, Σx²
   auto* part = static_cast<double*>(partial.raw_mut());
-  const float* src = x.f32_data();
-  parallel_for(ctx, n * chunks, [&](std::int64_t task) {
-    const std::int64_t b = task / chunks, k = task % chunks;
-    const std::int64_t p0 = k * kStatChunk, p1 = std::min(positions, p0 + kStatChunk);
-    double* s = part + task * 2 * c;
-    channel_sums(src + (b * positions + p0) * c, p1 - p0, c, s, s + c);
-  });
-
-  // Per sample and group: mean and variance in double (fixed order), then
-  // per channel the shift (mean - t) as a float pair and the scale rstd·γ.
-  Tensor coef = pool.take_f32({n, 4, c});
-  float* co = coef.f32_mut();
+  Tensor coef = pool.take_f32({4, c});
+  float* m_hi = coef.f32_mut();
+  float* m_lo = m_hi + c;
+  float* scale = m_lo + c;
+  float* shift_beta = scale + c;
   const float* g = gamma.f32_data();
   const float* be = beta.f32_data();
   const double count = static_cast<double>(positions) * static_cast<double>(cg);
+  Tensor y = pool.take_f32(x.shape());
   for (std::int64_t b = 0; b < n; ++b) {
-    float* m_hi = co + b * 4 * c;
-    float* m_lo = m_hi + c;
-    float* scale = m_lo + c;
-    float* shift_beta = scale + c;
+    const float* src = x.f32_data() + b * positions * c;
+    float* dst = y.f32_mut() + b * positions * c;
+    parallel_for(ctx, chunks, [&](std::int64_t k) {
+      const std::int64_t p0 = k * kStatChunk, p1 = std::min(positions, p0 + kStatChunk);
+      channel_sums(src + p0 * c, p1 - p0, c, part + k * 2 * c, part + k * 2 * c + c);
+    });
+    // Per group: mean and variance in double (fixed order), then per channel
+    // the shift (mean - t) as a float pair and the scale rstd·γ.
     for (std::int64_t gi = 0; gi < groups; ++gi) {
       double s1 = 0, s2 = 0;
       for (std::int64_t ch = gi * cg; ch < (gi + 1) * cg; ++ch) {
         double c1 = 0, c2 = 0;
         for (std::int64_t k = 0; k < chunks; ++k) {
-          const double* s = part + (b * chunks + k) * 2 * c;
-          c1 += s[ch];
-          c2 += s[c + ch];
+          c1 += part[k * 2 * c + ch];
+          c2 += part[k * 2 * c + c + ch];
         }
         if (t) {  // Σ(x+t) and Σ(x+t)² from Σx and Σx²
           const double tv = t[b * c + ch];
@@ -181,22 +184,12 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
         shift_beta[ch] = be[ch];
       }
     }
+    const ChannelAffine affine{m_hi, m_lo, scale, shift_beta};
+    const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
+    parallel_chunks(ctx, positions, rows_per_chunk, [&](std::int64_t s0, std::int64_t e0) {
+      normalize_rows(src + s0 * c, dst + s0 * c, e0 - s0, c, affine, options.silu);
+    });
   }
-
-  // Pass 2: normalise (and SiLU).
-  Tensor y = pool.take_f32(x.shape());
-  float* dst = y.f32_mut();
-  const std::int64_t rows_per_chunk = std::max<std::int64_t>(1, (1 << 14) / std::max<std::int64_t>(c, 1));
-  parallel_chunks(ctx, n * positions, rows_per_chunk, [&](std::int64_t s, std::int64_t e) {
-    while (s < e) {
-      const std::int64_t b = s / positions;
-      const std::int64_t stop = std::min(e, (b + 1) * positions);
-      const float* k = co + b * 4 * c;
-      normalize_rows(src + s * c, dst + s * c, stop - s, c, ChannelAffine{k, k + c, k + 2 * c, k + 3 * c},
-                     options.silu);
-      s = stop;
-    }
-  });
   return y;
 }
 

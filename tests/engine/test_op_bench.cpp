@@ -32,9 +32,14 @@ TEST_CASE("the SD 1.5 op list adds up to the UNet's FLOPs", "[engine][bench]") {
 TEST_CASE("bench timer keeps calls and the machine peak is positive", "[engine][bench]") {
   const engine::BenchTimer timer(1, 0.0);
   int calls = 0;
-  const auto r = timer.run([&] { ++calls; }, {.min_calls = 3, .max_calls = 5, .min_seconds = 0.0});
+  const auto r = timer.run([&] { ++calls; }, {.min_calls = 3, .max_calls = 5, .min_seconds = 0.0, .min_sample_seconds = 0.0});
   CHECK(r.kept == 3);
+  CHECK(r.repeats == 1);
   CHECK(calls == 3 + 1);  // plus the warm-up
+  int batched = 0;
+  const auto b = timer.run([&] { ++batched; }, {.min_calls = 2, .max_calls = 2, .min_seconds = 0.0});
+  CHECK(b.repeats > 1);  // a call far shorter than 5 ms is repeated within each sample
+  CHECK(batched == 1 + 1 + 2 * b.repeats);
   CHECK(engine::measure_triad_gbps(timer, 16) > 0.1);
   CHECK(engine::measure_fma_gflops_avx2(timer) > 1.0);
 }
