@@ -31,6 +31,8 @@ struct Avx2 {
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static bool all_equal(reg a, reg b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_NEQ_UQ)) == 0; }
+  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static float reduce_max(reg v) { return simd::hmax(v); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg exp2(reg t) { return simd::exp2_nonpositive(t); }
   static reg iota_plus(float base) {

@@ -38,6 +38,11 @@ struct Avx512 {
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static bool all_equal(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ) == 0; }
+  static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static float reduce_max(reg v) {
+    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return simd::hmax(h);
+  }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   // 2^t, t ≤ 0: same polynomial as simd::exp2_nonpositive; vscalefps applies
   // 2^n and underflows to exactly 0. The clamp keeps -inf out of t - round(t).

@@ -10,9 +10,10 @@ struct Slice;
 
 // Floats of workspace one task needs for a query tile of bq (padded) queries
 // and key blocks of bk keys: Qᵀ and Oᵀ (d × bq), the score tile (bk × bq) and
-// four per-query vectors.
+// five per-query vectors.
 inline std::int64_t task_workspace_floats(int d, std::int64_t bq, std::int64_t bk) {
-  return 2 * static_cast<std::int64_t>(d) * bq + bk * bq + 4 * bq + 64;
+  const std::int64_t ld = bq + 16;  // attention_kernel.hpp kRowPad
+  return (2 * static_cast<std::int64_t>(d) + bk) * ld + 5 * bq + 64;
 }
 
 struct KernelInfo {

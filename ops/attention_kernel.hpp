@@ -64,6 +64,77 @@ inline void score_tile(const float* k, std::int64_t ldk, const float* qt, std::i
   }
 }
 
+// The score tile fused with the exponentials, for blocks after the first:
+// P = 2^(S·c - m) against the running reference m (no block max needed
+// first, so S never makes a round trip through memory). Folds the tile's
+// largest exponent t = S·c - m into tmax and Σ P into lsum. P may exceed 1
+// when a score beats the reference; the caller redoes the block the
+// two-pass way if any t passed kMaxFusedExponent, and moves the reference up
+// before the next block when it grew.
+inline constexpr float kMaxFusedExponent = 64.0f;  // P ≤ 2^64: sums of 10^5 such values stay finite
+
+template <class V, int RK, int CQ>
+inline void score_exp_tile(const float* k, std::int64_t ldk, const float* qt, std::int64_t ldq, int d, float* p,
+                           std::int64_t ldp, float c, const float* m, float* tmax, float* lsum) {
+  using R = typename V::reg;
+  R acc[RK][CQ];
+#pragma GCC unroll 16
+  for (int r = 0; r < RK; ++r)
+#pragma GCC unroll 16
+    for (int q = 0; q < CQ; ++q) acc[r][q] = V::zero();
+  for (int dd = 0; dd < d; ++dd) {
+    R qv[CQ];
+#pragma GCC unroll 16
+    for (int q = 0; q < CQ; ++q) qv[q] = V::load(qt + dd * ldq + q * V::W);
+#pragma GCC unroll 16
+    for (int r = 0; r < RK; ++r) {
+      const R kb = V::bcast(k + r * ldk + dd);
+#pragma GCC unroll 16
+      for (int q = 0; q < CQ; ++q) acc[r][q] = V::fma(kb, qv[q], acc[r][q]);
+    }
+  }
+  const R vc = V::set1(c);
+#pragma GCC unroll 16
+  for (int q = 0; q < CQ; ++q) {
+    const R ref = V::load(m + q * V::W);
+    R top = V::load(tmax + q * V::W);
+    R sum = V::load(lsum + q * V::W);
+#pragma GCC unroll 16
+    for (int r = 0; r < RK; ++r) {
+      const R t = V::fmsub(acc[r][q], vc, ref);
+      top = V::max(top, t);
+      const R e = V::exp2(V::min(t, V::set1(kMaxFusedExponent)));
+      V::store(p + r * ldp + q * V::W, e);
+      sum = V::add(sum, e);
+    }
+    V::store(tmax + q * V::W, top);
+    V::store(lsum + q * V::W, sum);
+  }
+}
+
+template <class V, int R, int CQ>
+inline void score_exp_rem(int rem, const float* k, std::int64_t ldk, const float* qt, std::int64_t ldq, int d,
+                          float* p, std::int64_t ldp, float c, const float* m, float* tmax, float* lsum) {
+  if constexpr (R > 0) {
+    if (rem == R)
+      score_exp_tile<V, R, CQ>(k, ldk, qt, ldq, d, p, ldp, c, m, tmax, lsum);
+    else
+      score_exp_rem<V, R - 1, CQ>(rem, k, ldk, qt, ldq, d, p, ldp, c, m, tmax, lsum);
+  }
+}
+
+template <class V, int RK, int CQ>
+inline void score_exp_block(const float* k, std::int64_t ldk, const float* qt, std::int64_t bq, std::int64_t ld, int d,
+                            std::int64_t nk, float* p, float c, const float* m, float* tmax, float* lsum) {
+  for (std::int64_t i = 0; i < bq; i += CQ * V::W) {
+    std::int64_t j = 0;
+    for (; j + RK <= nk; j += RK)
+      score_exp_tile<V, RK, CQ>(k + j * ldk, ldk, qt + i, ld, d, p + j * ld + i, ld, c, m + i, tmax + i, lsum + i);
+    score_exp_rem<V, RK - 1, CQ>(static_cast<int>(nk - j), k + j * ldk, ldk, qt + i, ld, d, p + j * ld + i, ld, c,
+                                 m + i, tmax + i, lsum + i);
+  }
+}
+
 // How a value tile starts from the running Oᵀ: the first key block starts
 // from zero, later ones from α·Oᵀ, or from Oᵀ itself when every α is 1 (the
 // running max did not move, the common case after a few blocks).
@@ -129,35 +200,38 @@ inline void value_rem(int rem, const float* v, std::int64_t ldv, const float* p,
 
 // Score rows for nk keys (any count): full RK groups, then the remainder.
 template <class V, int RK, int CQ>
-inline void score_block(const float* k, std::int64_t ldk, const float* qt, std::int64_t bq, int d, std::int64_t nk,
+inline void score_block(const float* k, std::int64_t ldk, const float* qt, std::int64_t bq, std::int64_t ld, int d,
+                        std::int64_t nk,
                         float* s, float* mx) {
   for (std::int64_t i = 0; i < bq; i += CQ * V::W) {
     std::int64_t j = 0;
     for (; j + RK <= nk; j += RK)
-      score_tile<V, RK, CQ>(k + j * ldk, ldk, qt + i, bq, d, s + j * bq + i, bq, mx + i);
-    score_rem<V, RK - 1, CQ>(static_cast<int>(nk - j), k + j * ldk, ldk, qt + i, bq, d, s + j * bq + i, bq, mx + i);
+      score_tile<V, RK, CQ>(k + j * ldk, ldk, qt + i, ld, d, s + j * ld + i, ld, mx + i);
+    score_rem<V, RK - 1, CQ>(static_cast<int>(nk - j), k + j * ldk, ldk, qt + i, ld, d, s + j * ld + i, ld, mx + i);
   }
 }
 
 // Oᵀ update for all d dims: full RD groups, then the remainder.
 template <class V, int RD, int CQ, Carry C>
-inline void value_block_carry(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t nk,
+inline void value_block_carry(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t ld,
+                              std::int64_t nk,
                               int d, const float* alpha, float* ot) {
   for (std::int64_t i = 0; i < bq; i += CQ * V::W) {
     int dd = 0;
     for (; dd + RD <= d; dd += RD)
-      value_tile<V, RD, CQ, C>(v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
-    value_rem<V, RD - 1, CQ, C>(d - dd, v + dd, ldv, p + i, bq, nk, alpha + i, ot + dd * bq + i, bq);
+      value_tile<V, RD, CQ, C>(v + dd, ldv, p + i, ld, nk, alpha + i, ot + dd * ld + i, ld);
+    value_rem<V, RD - 1, CQ, C>(d - dd, v + dd, ldv, p + i, ld, nk, alpha + i, ot + dd * ld + i, ld);
   }
 }
 
 template <class V, int RD, int CQ>
-inline void value_block(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t nk, int d,
+inline void value_block(const float* v, std::int64_t ldv, const float* p, std::int64_t bq, std::int64_t ld, std::int64_t nk,
+                        int d,
                         const float* alpha, float* ot, Carry carry) {
   switch (carry) {
-    case Carry::Zero: value_block_carry<V, RD, CQ, Carry::Zero>(v, ldv, p, bq, nk, d, alpha, ot); break;
-    case Carry::Scale: value_block_carry<V, RD, CQ, Carry::Scale>(v, ldv, p, bq, nk, d, alpha, ot); break;
-    case Carry::Keep: value_block_carry<V, RD, CQ, Carry::Keep>(v, ldv, p, bq, nk, d, alpha, ot); break;
+    case Carry::Zero: value_block_carry<V, RD, CQ, Carry::Zero>(v, ldv, p, bq, ld, nk, d, alpha, ot); break;
+    case Carry::Scale: value_block_carry<V, RD, CQ, Carry::Scale>(v, ldv, p, bq, ld, nk, d, alpha, ot); break;
+    case Carry::Keep: value_block_carry<V, RD, CQ, Carry::Keep>(v, ldv, p, bq, ld, nk, d, alpha, ot); break;
   }
 }
 
@@ -166,7 +240,7 @@ inline void value_block(const float* v, std::int64_t ldv, const float* p, std::i
 // written over S, l = α·l + Σ P. In causal blocks, entries with key > query are zeroed.
 // Returns whether every α is 1 (no lane's max moved).
 template <class V>
-inline bool softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, const float* mx, float* m, float* l,
+inline bool softmax_block(float* s, std::int64_t bq, std::int64_t ld, std::int64_t nk, float c, const float* mx, float* m, float* l,
                           float* alpha, bool mask, std::int64_t q0, std::int64_t k0) {
   using R = typename V::reg;
   const R vc = V::set1(c);
@@ -180,24 +254,24 @@ inline bool softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, c
     std::int64_t j = 0;
     if (!mask) {
       for (; j + 2 <= nk; j += 2) {
-        const R p0 = V::exp2(V::fmsub(V::load(s + j * bq + i), vc, m_new));
-        const R p1 = V::exp2(V::fmsub(V::load(s + (j + 1) * bq + i), vc, m_new));
-        V::store(s + j * bq + i, p0);
-        V::store(s + (j + 1) * bq + i, p1);
+        const R p0 = V::exp2(V::fmsub(V::load(s + j * ld + i), vc, m_new));
+        const R p1 = V::exp2(V::fmsub(V::load(s + (j + 1) * ld + i), vc, m_new));
+        V::store(s + j * ld + i, p0);
+        V::store(s + (j + 1) * ld + i, p1);
         sum0 = V::add(sum0, p0);
         sum1 = V::add(sum1, p1);
       }
       for (; j < nk; ++j) {
-        const R p0 = V::exp2(V::fmsub(V::load(s + j * bq + i), vc, m_new));
-        V::store(s + j * bq + i, p0);
+        const R p0 = V::exp2(V::fmsub(V::load(s + j * ld + i), vc, m_new));
+        V::store(s + j * ld + i, p0);
         sum0 = V::add(sum0, p0);
       }
     } else {
       const R query = V::iota_plus(static_cast<float>(q0 + i));
       for (; j < nk; ++j) {
-        R p0 = V::exp2(V::fmsub(V::load(s + j * bq + i), vc, m_new));
+        R p0 = V::exp2(V::fmsub(V::load(s + j * ld + i), vc, m_new));
         p0 = V::keep_if_ge(p0, query, V::set1(static_cast<float>(k0 + j)));
-        V::store(s + j * bq + i, p0);
+        V::store(s + j * ld + i, p0);
         sum0 = V::add(sum0, p0);
       }
     }
@@ -211,7 +285,7 @@ inline bool softmax_block(float* s, std::int64_t bq, std::int64_t nk, float c, c
 // Sets Sᵀ[j][i] = -inf where key k0 + j comes after query q0 + i, and
 // recomputes the block max mx over the visible keys only.
 template <class V>
-inline void causal_mask_block(float* s, std::int64_t bq, std::int64_t nk, std::int64_t q0, std::int64_t k0,
+inline void causal_mask_block(float* s, std::int64_t bq, std::int64_t ld, std::int64_t nk, std::int64_t q0, std::int64_t k0,
                               float* mx) {
   using R = typename V::reg;
   const R neg_inf = V::set1(-__builtin_inff());
@@ -220,8 +294,8 @@ inline void causal_mask_block(float* s, std::int64_t bq, std::int64_t nk, std::i
     R m = neg_inf;
     for (std::int64_t j = 0; j < nk; ++j) {
       const R key = V::set1(static_cast<float>(k0 + j));
-      const R v = V::select_ge(V::load(s + j * bq + i), neg_inf, query, key);
-      V::store(s + j * bq + i, v);
+      const R v = V::select_ge(V::load(s + j * ld + i), neg_inf, query, key);
+      V::store(s + j * ld + i, v);
       m = V::max(m, v);
     }
     V::store(mx + i, m);
@@ -232,7 +306,8 @@ inline void causal_mask_block(float* s, std::int64_t bq, std::int64_t nk, std::i
 // through registers, scalar edges. (A template on V, like everything here, so
 // that each ISA's translation unit has its own copy.)
 template <class V>
-inline void pack_queries_transposed(const float* q, std::int64_t ldq, std::int64_t nq, std::int64_t bq, int d,
+inline void pack_queries_transposed(const float* q, std::int64_t ldq, std::int64_t nq, std::int64_t bq, std::int64_t ld,
+                                    int d,
                                     float* qt) {
   int dd = 0;
   for (; dd + 8 <= d; dd += 8) {
@@ -241,20 +316,20 @@ inline void pack_queries_transposed(const float* q, std::int64_t ldq, std::int64
       __m256 r[8];
       for (int u = 0; u < 8; ++u) r[u] = _mm256_loadu_ps(q + (i + u) * ldq + dd);
       simd::transpose8(r);
-      for (int u = 0; u < 8; ++u) _mm256_storeu_ps(qt + (dd + u) * bq + i, r[u]);
+      for (int u = 0; u < 8; ++u) _mm256_storeu_ps(qt + (dd + u) * ld + i, r[u]);
     }
     for (; i < nq; ++i)
-      for (int u = 0; u < 8; ++u) qt[(dd + u) * bq + i] = q[i * ldq + dd + u];
+      for (int u = 0; u < 8; ++u) qt[(dd + u) * ld + i] = q[i * ldq + dd + u];
   }
   for (; dd < d; ++dd)
-    for (std::int64_t i = 0; i < nq; ++i) qt[dd * bq + i] = q[i * ldq + dd];
+    for (std::int64_t i = 0; i < nq; ++i) qt[dd * ld + i] = q[i * ldq + dd];
   for (dd = 0; dd < d; ++dd)
-    for (std::int64_t i = nq; i < bq; ++i) qt[dd * bq + i] = 0.0f;
+    for (std::int64_t i = nq; i < bq; ++i) qt[dd * ld + i] = 0.0f;
 }
 
 // out[i·ldo + dd] = Oᵀ[dd][i] · linv[i] for i < nq.
 template <class V>
-inline void store_output(const float* ot, const float* linv, std::int64_t nq, std::int64_t bq, int d, float* out,
+inline void store_output(const float* ot, const float* linv, std::int64_t nq, std::int64_t ld, int d, float* out,
                          std::int64_t ldo) {
   std::int64_t i = 0;
   for (; i + 8 <= nq; i += 8) {
@@ -262,15 +337,15 @@ inline void store_output(const float* ot, const float* linv, std::int64_t nq, st
     int dd = 0;
     for (; dd + 8 <= d; dd += 8) {
       __m256 r[8];
-      for (int u = 0; u < 8; ++u) r[u] = _mm256_mul_ps(_mm256_loadu_ps(ot + (dd + u) * bq + i), li);
+      for (int u = 0; u < 8; ++u) r[u] = _mm256_mul_ps(_mm256_loadu_ps(ot + (dd + u) * ld + i), li);
       simd::transpose8(r);
       for (int u = 0; u < 8; ++u) _mm256_storeu_ps(out + (i + u) * ldo + dd, r[u]);
     }
     for (; dd < d; ++dd)
-      for (int u = 0; u < 8; ++u) out[(i + u) * ldo + dd] = ot[dd * bq + i + u] * linv[i + u];
+      for (int u = 0; u < 8; ++u) out[(i + u) * ldo + dd] = ot[dd * ld + i + u] * linv[i + u];
   }
   for (; i < nq; ++i)
-    for (int dd = 0; dd < d; ++dd) out[i * ldo + dd] = ot[dd * bq + i] * linv[i];
+    for (int dd = 0; dd < d; ++dd) out[i * ldo + dd] = ot[dd * ld + i] * linv[i];
 }
 
 // Prefetches rows [0, n) of K and V (d floats each) into L2.
@@ -286,6 +361,9 @@ inline void prefetch_rows(const float* k, const float* v, std::int64_t ldk, std:
   }
 }
 
+// Floats added to each tile row (see Kernel::run); task_workspace_floats counts them.
+inline constexpr int kRowPad = 16;
+
 // Parameters of one instantiation: RK × CQS score tiles, RD × CQV value
 // tiles, query tiles of BQ = G · max(CQS, CQV) · W queries, key blocks of BK.
 template <class V, int RK, int CQS, int RD, int CQV>
@@ -298,19 +376,27 @@ struct Kernel {
   // Computes output rows [q0, q0 + nq) of one slice. bq: nq rounded up to
   // kQueryGroup; bk: key block size; work: task_workspace_floats(d, bq, bk).
   static void run(const Slice& t, std::int64_t q0, std::int64_t nq, std::int64_t bq, std::int64_t bk, float* work) {
+    using R = typename V::reg;
     const int d = t.d;
-    float* qt = work;                   // [d][bq]
-    float* ot = qt + d * bq;            // [d][bq]
-    float* s = ot + d * bq;             // [bk][bq]
-    float* m = s + bk * bq;             // [bq] running max, base-2 units
-    float* l = m + bq;                  // [bq] running sum
-    float* alpha = l + bq;              // [bq] rescale factor of this block
-    float* mx = alpha + bq;             // [bq] raw score max of this block
-    pack_queries_transposed<V>(t.q + q0 * t.ldq, t.ldq, nq, bq, d, qt);
+    // Row stride of the tiles: bq plus one cache line, so that rows 4 KiB
+    // apart do not all fall into the same L1 sets (bq = 128 floats is 512 B:
+    // Qᵀ, P and Oᵀ rows would otherwise share half of the sets and evict
+    // each other).
+    const std::int64_t ld = bq + kRowPad;
+    float* qt = work;                   // [d][ld]
+    float* ot = qt + d * ld;            // [d][ld]
+    float* s = ot + d * ld;             // [bk][ld] scores, then P
+    float* m = s + bk * ld;             // [bq] reference (running max), base-2 units
+    float* l = m + bq;                  // [bq] running Σ 2^(S·c - m)
+    float* alpha = l + bq;              // [bq] rescale factor for Oᵀ in this block
+    float* mx = alpha + bq;             // [bq] two-pass: raw score max; fused: largest exponent
+    float* lsum = mx + bq;              // [bq] fused: Σ P of this block
+    pack_queries_transposed<V>(t.q + q0 * t.ldq, t.ldq, nq, bq, ld, d, qt);
     for (std::int64_t i = 0; i < bq; ++i) {
       m[i] = -__builtin_inff();
       l[i] = 0.0f;
     }
+    bool rebase = false;  // the reference should move up before the next block
     const std::int64_t q_last = q0 + nq - 1;
     for (std::int64_t k0 = 0; k0 < t.tk; k0 += bk) {
       if (t.causal && k0 > q_last) break;  // every later key is masked for the whole tile
@@ -320,19 +406,56 @@ struct Kernel {
       // block into L2 while this one computes.
       if (k0 + bk < t.tk) prefetch_rows<V>(t.k + (k0 + bk) * t.ldk, t.v + (k0 + bk) * t.ldv, t.ldk, t.ldv,
                                         (t.tk - k0 - bk < bk) ? t.tk - k0 - bk : bk, d);
-      for (std::int64_t i = 0; i < bq; ++i) mx[i] = -__builtin_inff();
-      score_block<V, RK, CQS>(t.k + k0 * t.ldk, t.ldk, qt, bq, d, nk, s, mx);
       // Key block [k0, k0+nk) against queries [q0, q0+bq): masking needed when
       // some key exceeds some query. Key 0 is in the first block and visible
       // to every query, so every row's max is finite from the first block on.
       const bool mask = t.causal && k0 + nk - 1 > q0;
-      if (mask) causal_mask_block<V>(s, bq, nk, q0, k0, mx);
-      const bool same_max = softmax_block<V>(s, bq, nk, t.c, mx, m, l, alpha, mask, q0, k0);
-      const Carry carry = k0 == 0 ? Carry::Zero : same_max ? Carry::Keep : Carry::Scale;
-      value_block<V, RD, CQV>(t.v + k0 * t.ldv, t.ldv, s, bq, nk, d, alpha, ot, carry);
+      Carry carry = Carry::Keep;
+      bool fused = k0 > 0 && !mask;
+      if (fused) {
+        if (rebase) {  // move the reference to the scores seen, rescale l now and Oᵀ in value_block
+          for (std::int64_t i = 0; i < bq; i += V::W) {
+            const R grow = V::max(V::load(mx + i), V::zero());
+            V::store(m + i, V::add(V::load(m + i), grow));
+            const R a = V::exp2(V::sub(V::zero(), grow));
+            V::store(alpha + i, a);
+            V::store(l + i, V::mul(V::load(l + i), a));
+          }
+          carry = Carry::Scale;
+          rebase = false;
+        }
+        for (std::int64_t i = 0; i < bq; ++i) {
+          mx[i] = -__builtin_inff();
+          lsum[i] = 0.0f;
+        }
+        score_exp_block<V, RK, CQS>(t.k + k0 * t.ldk, t.ldk, qt, bq, ld, d, nk, s, t.c, m, mx, lsum);
+        R top = V::set1(-__builtin_inff());
+        for (std::int64_t i = 0; i < bq; i += V::W) top = V::max(top, V::load(mx + i));
+        const float largest = V::reduce_max(top);
+        if (largest > kMaxFusedExponent) {
+          fused = false;  // a score far above the reference: redo this block the two-pass way
+        } else {
+          for (std::int64_t i = 0; i < bq; ++i) l[i] += lsum[i];
+          rebase = largest > 8.0f;  // P up to 2^8 is harmless; beyond, move the reference up
+        }
+      }
+      if (!fused) {
+        const bool rebased = carry == Carry::Scale;  // Oᵀ still owes the rebase factor in alpha
+        if (rebased)
+          for (std::int64_t i = 0; i < bq; ++i) lsum[i] = alpha[i];
+        for (std::int64_t i = 0; i < bq; ++i) mx[i] = -__builtin_inff();
+        score_block<V, RK, CQS>(t.k + k0 * t.ldk, t.ldk, qt, bq, ld, d, nk, s, mx);
+        if (mask) causal_mask_block<V>(s, bq, ld, nk, q0, k0, mx);
+        const bool same_max = softmax_block<V>(s, bq, ld, nk, t.c, mx, m, l, alpha, mask, q0, k0);
+        if (rebased)
+          for (std::int64_t i = 0; i < bq; ++i) alpha[i] *= lsum[i];
+        carry = k0 == 0 ? Carry::Zero : (same_max && !rebased) ? Carry::Keep : Carry::Scale;
+        rebase = false;
+      }
+      value_block<V, RD, CQV>(t.v + k0 * t.ldv, t.ldv, s, bq, ld, nk, d, alpha, ot, carry);
     }
     for (std::int64_t i = 0; i < nq; ++i) l[i] = 1.0f / l[i];
-    store_output<V>(ot, l, nq, bq, d, t.out + q0 * t.ldo, t.ldo);
+    store_output<V>(ot, l, nq, ld, d, t.out + q0 * t.ldo, t.ldo);
   }
 };
 

@@ -73,6 +73,29 @@ TEST_CASE("attention is stable for large logits", "[ops][attention]") {
   CHECK(naive::nmse(y, naive::attention(q, k, v, 1, 1.0, false)) < 1e-10);
 }
 
+TEST_CASE("attention follows scores that jump between key blocks", "[ops][attention]") {
+  // Keys 0-65 score 0, 66-131 score 15, 132-197 score 80, 198-263 score 5
+  // (key blocks are 66 keys): runs the fused exponentials' reference move
+  // after a moderate rise, the two-pass fallback for a jump far above the
+  // reference, and a block far below it that underflows.
+  ops::Context ctx(2);
+  engine::BufferPool pool;
+  const int tk = 264;
+  Tensor q = Tensor::zeros(engine::DType::F32, {1, 3, 4});
+  Tensor k = Tensor::zeros(engine::DType::F32, {1, tk, 4});
+  const Tensor v = naive::random({1, tk, 4}, 11);
+  for (int i = 0; i < 3; ++i) q.f32_mut()[i * 4] = 1.0f + 0.01f * i;
+  for (int j = 0; j < tk; ++j) k.f32_mut()[j * 4] = j < 66 ? 0.0f : j < 132 ? 15.0f : j < 198 ? 80.0f : 5.0f;
+  for (const auto isa : {ops::AttentionIsa::Avx2, ops::AttentionIsa::Avx512}) {
+    ops::AttentionOptions o;
+    o.scale = 1.0f;
+    o.isa = isa;
+    const Tensor y = ops::attention(ctx, pool, q, k, v, o);
+    INFO(ops::attention_kernel_name(isa));
+    CHECK(naive::nmse(y, naive::attention(q, k, v, 1, 1.0, false)) < 1e-10);
+  }
+}
+
 TEST_CASE("attention memory stays bounded by its tiles", "[ops][attention]") {
   // 256 queries × 4096 keys: a full score matrix would be 4 MiB.
   ops::Context ctx(2);
