@@ -11,21 +11,21 @@
 namespace skingen::engine {
 
 struct BenchLimits {
-  int min_calls = 3;          // kept calls wanted
-  int max_calls = 30;         // give up after this many calls in total
-  double min_seconds = 0.2;   // keep calling until this much wall time has passed
-  double max_seconds = 4.0;   // ... but stop after this much (once min_calls are kept, or max_calls are made)
-  int warmup_calls = 1;       // untimed calls first (primitive creation, page faults)
+  int min_calls = 3;                  // kept calls wanted
+  int max_calls = 30;                 // give up after this many calls in total
+  double min_seconds = 0.2;           // keep calling until this much wall time has passed
+  double max_seconds = 4.0;           // ... but stop after this much (once min_calls are kept, or max_calls are made)
+  int warmup_calls = 1;               // untimed calls first (primitive creation, page faults)
   double min_sample_seconds = 0.005;  // shorter calls are repeated within one timed sample
 };
 
 struct BenchResult {
-  double median_ms = 0;    // over kept calls (over all calls if none was kept)
-  double min_ms = 0;       // fastest kept call
-  double median_share = 0; // CPU share over all timed calls
-  int kept = 0;            // samples with share >= min_share
-  int calls = 0;           // timed samples in total
-  int repeats = 1;         // calls per sample
+  double median_ms = 0;     // over kept calls (over all calls if none was kept)
+  double min_ms = 0;        // fastest kept call
+  double median_share = 0;  // CPU share over all timed calls
+  int kept = 0;             // samples with share >= min_share
+  int calls = 0;            // timed samples in total
+  int repeats = 1;          // calls per sample
 };
 
 class BenchTimer {

@@ -8,7 +8,7 @@ namespace skingen::engine {
 class BenchTimer;
 
 struct MachinePeak {
-  double fma_gflops = 0;         // max of the two below
+  double fma_gflops = 0;  // max of the two below
   double fma_gflops_avx2 = 0;
   double fma_gflops_avx512 = 0;  // 0 when the CPU lacks AVX-512F
   double triad_gbps = 0;         // a = b + s·c over arrays far larger than the caches, 12 bytes per element

@@ -23,8 +23,8 @@ constexpr int kTimeDim = 1280;      // 4 × model_channels
 class CaseList {
  public:
   void add(OpCase c) {
-    const auto key = std::make_tuple(static_cast<int>(c.kind), c.n, c.h, c.w, c.cin, c.cout, c.k, c.stride, c.rows,
-                                     c.silu);
+    const auto key =
+        std::make_tuple(static_cast<int>(c.kind), c.n, c.h, c.w, c.cin, c.cout, c.k, c.stride, c.rows, c.silu);
     auto it = index_.find(key);
     if (it == index_.end()) {
       index_.emplace(key, cases_.size());
@@ -214,8 +214,8 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
     switch (c.kind) {
       case OpKind::Conv: {
         const float ws = 1.0f / std::sqrt(static_cast<float>(c.cin * c.k * c.k));
-        const ops::Conv2d op(ctx, filled({c.cout, c.cin, c.k, c.k}, ws, s1), filled({c.cout}, 0.1f, s2),
-                             c.stride, c.k / 2);
+        const ops::Conv2d op(ctx, filled({c.cout, c.cin, c.k, c.k}, ws, s1), filled({c.cout}, 0.1f, s2), c.stride,
+                             c.k / 2);
         const Tensor x = filled({c.n, c.h, c.w, c.cin}, 1.0f, s3);
         r = timer.run([&] { (void)op.forward(ctx, pool, x); }, limits);
         flops = op.flops(x.shape());

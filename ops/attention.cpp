@@ -77,7 +77,8 @@ Tensor attention(Context& ctx, BufferPool& pool, const Tensor& q, const Tensor& 
   if (y.numel() == 0) return y;
 
   const auto kernel = attention_detail::select_kernel(options.isa);
-  const float scale = options.scale > 0.0f ? options.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const float scale =
+      options.scale > 0.0f ? options.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const auto plan = attention_detail::plan_tiles(kernel, tq, tk, d);
 
   const int threads = ctx.threads();
@@ -105,8 +106,18 @@ Tensor attention(Context& ctx, BufferPool& pool, const Tensor& q, const Tensor& 
       const std::int64_t qt = task % q_tiles;
       const std::int64_t q0 = qt * plan.bq;
       const std::int64_t nq = std::min(plan.bq, tq - q0);
-      const attention_detail::Slice s{qp + b * tq * ch + h * d, kp + b * tk * ch + h * d, vp + b * tk * ch + h * d,
-                                      op_out + b * tq * ch + h * d, ch, ch, ch, ch, tq, tk, d, c,
+      const attention_detail::Slice s{qp + b * tq * ch + h * d,
+                                      kp + b * tk * ch + h * d,
+                                      vp + b * tk * ch + h * d,
+                                      op_out + b * tq * ch + h * d,
+                                      ch,
+                                      ch,
+                                      ch,
+                                      ch,
+                                      tq,
+                                      tk,
+                                      d,
+                                      c,
                                       options.causal};
       const std::int64_t bq_task = (nq + kernel.query_group - 1) / kernel.query_group * kernel.query_group;
       kernel.run(s, q0, nq, bq_task, plan.bk, mine);

@@ -40,7 +40,8 @@ struct Avx512 {
   static bool all_equal(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ) == 0; }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
   static float reduce_max(reg v) {
-    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    const __m256 h =
+        _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     return simd::hmax(h);
   }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
@@ -60,8 +61,7 @@ struct Avx512 {
     return _mm512_scalef_ps(p, n);
   }
   static reg iota_plus(float base) {
-    return _mm512_add_ps(_mm512_set1_ps(base),
-                         _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    return _mm512_add_ps(_mm512_set1_ps(base), _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   }
   static reg keep_if_ge(reg a, reg query, reg key) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(query, key, _CMP_GE_OQ), a);

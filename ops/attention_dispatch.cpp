@@ -6,8 +6,7 @@ namespace skingen::ops {
 namespace attention_detail {
 
 bool cpu_has_avx512() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512dq");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
 KernelInfo select_kernel(AttentionIsa isa) {

@@ -18,9 +18,9 @@ inline void require(bool ok, const char* op, const std::string& what) {
 inline void require_f32(const engine::Tensor& x, const char* op, const char* name, int ndim = -1) {
   require(x.defined() && x.dtype() == engine::DType::F32, op, std::string(name) + " must be a defined F32 tensor");
   if (ndim >= 0)
-    require(x.ndim() == ndim, op,
-            std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got " +
-                engine::shape_str(x.shape()));
+    require(
+        x.ndim() == ndim, op,
+        std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got " + engine::shape_str(x.shape()));
   else
     require(x.ndim() >= 1, op, std::string(name) + " must have at least one dimension");
 }

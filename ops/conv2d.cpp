@@ -21,9 +21,8 @@ struct Key {
   Padding2d zero_pad;    // the zero padding oneDNN applies
   bool sum;              // residual fused as a sum post-op
   bool operator==(const Key& o) const {
-    return n == o.n && h == o.h && w == o.w && zero_pad.top == o.zero_pad.top &&
-           zero_pad.bottom == o.zero_pad.bottom && zero_pad.left == o.zero_pad.left &&
-           zero_pad.right == o.zero_pad.right && sum == o.sum;
+    return n == o.n && h == o.h && w == o.w && zero_pad.top == o.zero_pad.top && zero_pad.bottom == o.zero_pad.bottom &&
+           zero_pad.left == o.zero_pad.left && zero_pad.right == o.zero_pad.right && sum == o.sum;
   }
 };
 
@@ -86,15 +85,17 @@ struct Conv2d::Impl {
     const memory::dims strides{stride, stride};
     const memory::dims pad_l{key.zero_pad.top, key.zero_pad.left};
     const memory::dims pad_r{key.zero_pad.bottom, key.zero_pad.right};
-    auto desc = bias.defined()
-                    ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                      dnnl::algorithm::convolution_direct, src_md, w_md, bias_md,
-                                                      dst_md, strides, pad_l, pad_r)
-                    : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                      dnnl::algorithm::convolution_direct, src_md, w_md, dst_md,
-                                                      strides, pad_l, pad_r);
+    auto desc =
+        bias.defined()
+            ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              src_md, w_md, bias_md, dst_md, strides, pad_l, pad_r)
+            : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              src_md, w_md, dst_md, strides, pad_l, pad_r);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx.engine());
-    Entry e{key, dnnl::convolution_forward(pd), src_md, dst_md,
+    Entry e{key,
+            dnnl::convolution_forward(pd),
+            src_md,
+            dst_md,
             weights.get(pd.weights_desc(), ctx.engine(), ctx.stream()),
             pd.impl_info_str()};
     cache.push_back(std::move(e));
@@ -131,11 +132,11 @@ Conv2d::Conv2d(Context& ctx, const Tensor& weight, const Tensor& bias, int strid
   const std::int64_t h = std::max(16, m.kh), w = std::max(16, m.kw);
   memory::desc src_md({2, m.in, h, w}, dnnl_dt::f32, dnnl_tag::nhwc);
   memory::desc w_any({m.out, m.in, m.kh, m.kw}, dnnl_dt::f32, dnnl_tag::any);
-  memory::desc dst_md({2, m.out, m.out_size(h, m.kh, padding.top, padding.bottom),
-                       m.out_size(w, m.kw, padding.left, padding.right)},
-                      dnnl_dt::f32, dnnl_tag::nhwc);
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                       src_md, w_any, dst_md, {stride, stride}, {padding.top, padding.left},
+  memory::desc dst_md(
+      {2, m.out, m.out_size(h, m.kh, padding.top, padding.bottom), m.out_size(w, m.kw, padding.left, padding.right)},
+      dnnl_dt::f32, dnnl_tag::nhwc);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       w_any, dst_md, {stride, stride}, {padding.top, padding.left},
                                        {padding.bottom, padding.right});
   dnnl::convolution_forward::primitive_desc pd(desc, ctx.engine());
   m.weights = PackedWeights(memory::desc({m.out, m.in, m.kh, m.kw}, dnnl_dt::f32, dnnl_tag::oihw), w32.f32_data(),

@@ -55,7 +55,7 @@ Tensor unary(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, Ve
 // value (stride 0).
 struct BroadcastPlan {
   Shape out_shape;
-  std::vector<std::int64_t> outer_dims;      // iteration space before the inner run
+  std::vector<std::int64_t> outer_dims;            // iteration space before the inner run
   std::vector<std::int64_t> a_strides, b_strides;  // per outer dim, in elements
   std::int64_t inner = 1;
   int a_inner_stride = 1, b_inner_stride = 1;  // 0 or 1
@@ -196,30 +196,29 @@ Tensor geglu(Context& ctx, BufferPool& pool, const Tensor& x) {
   Tensor y = pool.take_f32(out_shape);
   const float* src = x.f32_data();
   float* dst = y.f32_mut();
-  parallel_chunks(ctx, rows, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(f, 1)),
-                  [&](std::int64_t s, std::int64_t e) {
-                    for (std::int64_t r = s; r < e; ++r) {
-                      const float* h = src + r * two_f;  // diffusers GEGLU: hidden, gate = proj(x).chunk(2)
-                      const float* g = h + f;
-                      float* o = dst + r * f;
-                      std::int64_t i = 0;
-                      for (; i + 32 <= f; i += 32) {
-                        __m256 v[4];
-                        for (int u = 0; u < 4; ++u) v[u] = _mm256_loadu_ps(g + i + 8 * u);
-                        simd::gelu4(v);
-                        for (int u = 0; u < 4; ++u)
-                          _mm256_storeu_ps(o + i + 8 * u, _mm256_mul_ps(_mm256_loadu_ps(h + i + 8 * u), v[u]));
-                      }
-                      for (; i + 8 <= f; i += 8)
-                        _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_loadu_ps(h + i), simd::gelu(_mm256_loadu_ps(g + i))));
-                      if (i < f) {
-                        const __m256i m = simd::tail_mask(static_cast<int>(f - i));
-                        _mm256_maskstore_ps(o + i, m,
-                                            _mm256_mul_ps(_mm256_maskload_ps(h + i, m),
-                                                          simd::gelu(_mm256_maskload_ps(g + i, m))));
-                      }
-                    }
-                  });
+  parallel_chunks(
+      ctx, rows, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(f, 1)), [&](std::int64_t s, std::int64_t e) {
+        for (std::int64_t r = s; r < e; ++r) {
+          const float* h = src + r * two_f;  // diffusers GEGLU: hidden, gate = proj(x).chunk(2)
+          const float* g = h + f;
+          float* o = dst + r * f;
+          std::int64_t i = 0;
+          for (; i + 32 <= f; i += 32) {
+            __m256 v[4];
+            for (int u = 0; u < 4; ++u) v[u] = _mm256_loadu_ps(g + i + 8 * u);
+            simd::gelu4(v);
+            for (int u = 0; u < 4; ++u)
+              _mm256_storeu_ps(o + i + 8 * u, _mm256_mul_ps(_mm256_loadu_ps(h + i + 8 * u), v[u]));
+          }
+          for (; i + 8 <= f; i += 8)
+            _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_loadu_ps(h + i), simd::gelu(_mm256_loadu_ps(g + i))));
+          if (i < f) {
+            const __m256i m = simd::tail_mask(static_cast<int>(f - i));
+            _mm256_maskstore_ps(o + i, m,
+                                _mm256_mul_ps(_mm256_maskload_ps(h + i, m), simd::gelu(_mm256_maskload_ps(g + i, m))));
+          }
+        }
+      });
   return y;
 }
 

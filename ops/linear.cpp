@@ -55,8 +55,8 @@ struct Linear::Impl {
     memory::desc w_md({in, out}, dnnl_dt::f32, dnnl_tag::any);
     dnnl::primitive_attr attr;
     attr.set_post_ops(make_post_ops(key.act, key.residual, dst_md));
-    auto desc = bias.defined() ? dnnl::matmul::desc(src_md, w_md, bias_md, dst_md)
-                               : dnnl::matmul::desc(src_md, w_md, dst_md);
+    auto desc =
+        bias.defined() ? dnnl::matmul::desc(src_md, w_md, bias_md, dst_md) : dnnl::matmul::desc(src_md, w_md, dst_md);
     dnnl::matmul::primitive_desc pd(desc, attr, ctx.engine());
     cache.push_back(Entry{key, dnnl::matmul(pd), src_md, dst_md,
                           weights.get(pd.weights_desc(), ctx.engine(), ctx.stream()), pd.impl_info_str()});
@@ -85,8 +85,8 @@ Linear::Linear(Context& ctx, const Tensor& weight, const Tensor& bias) : impl_(s
   memory::desc dst_md({256, m.out}, dnnl_dt::f32, dnnl_tag::ab);
   memory::desc w_any({m.in, m.out}, dnnl_dt::f32, dnnl_tag::any);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_any, dst_md), ctx.engine());
-  m.weights = PackedWeights(memory::desc({m.in, m.out}, dnnl_dt::f32, dnnl_tag::ba), w32.f32_data(),
-                            pd.weights_desc(), ctx.engine(), ctx.stream());
+  m.weights = PackedWeights(memory::desc({m.in, m.out}, dnnl_dt::f32, dnnl_tag::ba), w32.f32_data(), pd.weights_desc(),
+                            ctx.engine(), ctx.stream());
 }
 
 Linear::~Linear() = default;

@@ -42,7 +42,8 @@ void channel_sums(const float* x, std::int64_t rows, std::int64_t c, double* s1,
       const __m256d a0 = _mm256_cvtps_pd(_mm_loadu_ps(p0 + ch)), a1 = _mm256_cvtps_pd(_mm_loadu_ps(p1 + ch));
       const __m256d a2 = _mm256_cvtps_pd(_mm_loadu_ps(p2 + ch)), a3 = _mm256_cvtps_pd(_mm_loadu_ps(p3 + ch));
       const __m256d sum = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
-      const __m256d sq = _mm256_fmadd_pd(a3, a3, _mm256_fmadd_pd(a2, a2, _mm256_fmadd_pd(a1, a1, _mm256_mul_pd(a0, a0))));
+      const __m256d sq =
+          _mm256_fmadd_pd(a3, a3, _mm256_fmadd_pd(a2, a2, _mm256_fmadd_pd(a1, a1, _mm256_mul_pd(a0, a0))));
       _mm256_storeu_pd(s1 + ch, _mm256_add_pd(_mm256_loadu_pd(s1 + ch), sum));
       _mm256_storeu_pd(s2 + ch, _mm256_add_pd(_mm256_loadu_pd(s2 + ch), sq));
     }
@@ -77,8 +78,8 @@ void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c,
   // stream: y rows are 32-byte aligned (c % 8 == 0 and an aligned base).
   auto store = [stream](float* p, __m256 v) { stream ? _mm256_stream_ps(p, v) : _mm256_storeu_ps(p, v); };
   auto affine = [&](const float* in, std::int64_t i) {
-    const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)),
-                                   _mm256_loadu_ps(k.m_lo + i));
+    const __m256 d =
+        _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)), _mm256_loadu_ps(k.m_lo + i));
     return _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
   };
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -206,8 +207,7 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
   return y;
 }
 
-Tensor layer_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                  float eps) {
+Tensor layer_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
   constexpr const char* op = "layer_norm";
   require_f32(x, op, "x");
   const std::int64_t c = x.dim(-1);

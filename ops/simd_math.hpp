@@ -38,8 +38,8 @@ inline __m256 scale_pow2(__m256 p, __m256 n) {
 // e^x; inputs below kExpMin give ≈ 1e-38 (not 0), above kExpMax give FLT_MAX-ish.
 inline __m256 exp(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpMin)), _mm256_set1_ps(kExpMax));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
   return scale_pow2(exp_poly(r), n);
@@ -48,8 +48,8 @@ inline __m256 exp(__m256 x) {
 // 2^f for |f| ≤ 1/2: degree-6 polynomial fitted for minimal relative error
 // (Lawson-weighted least squares on Chebyshev nodes; fit error 2e-9, ≈ 1e-7
 // after fp32 rounding). Coefficients shared with the AVX-512 attention kernel.
-inline constexpr float kExp2Poly[7] = {1.0f,           6.931471825e-01f, 2.402264774e-01f, 5.550332367e-02f,
-                                       9.618436918e-03f, 1.339887502e-03f, 1.535336196e-04f};
+inline constexpr float kExp2Poly[7] = {
+    1.0f, 6.931471825e-01f, 2.402264774e-01f, 5.550332367e-02f, 9.618436918e-03f, 1.339887502e-03f, 1.535336196e-04f};
 
 // 2^t for t ≤ 0 (the attention softmax works in base 2); t below -126 gives ≈ 1e-38.
 inline __m256 exp2_nonpositive(__m256 t) {

@@ -32,7 +32,8 @@ TEST_CASE("the SD 1.5 op list adds up to the UNet's FLOPs", "[engine][bench]") {
 TEST_CASE("bench timer keeps calls and the machine peak is positive", "[engine][bench]") {
   const engine::BenchTimer timer(1, 0.0);
   int calls = 0;
-  const auto r = timer.run([&] { ++calls; }, {.min_calls = 3, .max_calls = 5, .min_seconds = 0.0, .min_sample_seconds = 0.0});
+  const auto r =
+      timer.run([&] { ++calls; }, {.min_calls = 3, .max_calls = 5, .min_seconds = 0.0, .min_sample_seconds = 0.0});
   CHECK(r.kept == 3);
   CHECK(r.repeats == 1);
   CHECK(calls == 3 + 1);  // plus the warm-up

@@ -73,7 +73,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
               const std::int64_t ix = ox * stride + kx - left;
               if (ix < 0 || ix >= wd) continue;
               for (std::int64_t i = 0; i < ci; ++i)
-                acc += static_cast<double>(X[((b * h + iy) * wd + ix) * ci + i]) * W[((o * ci + i) * kh + ky) * kw + kx];
+                acc +=
+                    static_cast<double>(X[((b * h + iy) * wd + ix) * ci + i]) * W[((o * ci + i) * kh + ky) * kw + kx];
             }
           }
           Y[((b * ho + oy) * wo + ox) * co + o] = static_cast<float>(acc);
@@ -121,7 +122,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b) {
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < n; ++j) {
         double acc = 0;
-        for (std::int64_t t = 0; t < k; ++t) acc += static_cast<double>(A[i * k + t]) * (transpose_b ? B[j * k + t] : B[t * n + j]);
+        for (std::int64_t t = 0; t < k; ++t)
+          acc += static_cast<double>(A[i * k + t]) * (transpose_b ? B[j * k + t] : B[t * n + j]);
         y.f32_mut()[(z * m + i) * n + j] = static_cast<float>(acc);
       }
   }
@@ -141,7 +143,8 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, d
           if (causal && j > i) continue;
           double acc = 0;
           for (std::int64_t t = 0; t < d; ++t)
-            acc += static_cast<double>(q.f32_data()[(b * tq + i) * c + h * d + t]) * k.f32_data()[(b * tk + j) * c + h * d + t];
+            acc += static_cast<double>(q.f32_data()[(b * tq + i) * c + h * d + t]) *
+                   k.f32_data()[(b * tk + j) * c + h * d + t];
           s[j] = acc * scale;
           mx = std::max(mx, s[j]);
         }
@@ -221,8 +224,7 @@ Tensor geglu(const Tensor& x) {
   Tensor y = Tensor::f32(s);
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t i = 0; i < f; ++i)
-      y.f32_mut()[r * f + i] =
-          static_cast<float>(x.f32_data()[r * 2 * f + i] * gelu(x.f32_data()[r * 2 * f + f + i]));
+      y.f32_mut()[r * f + i] = static_cast<float>(x.f32_data()[r * 2 * f + i] * gelu(x.f32_data()[r * 2 * f + f + i]));
   return y;
 }
 
@@ -270,7 +272,8 @@ Tensor upsample_nearest2x(const Tensor& x) {
     for (std::int64_t yy = 0; yy < 2 * h; ++yy)
       for (std::int64_t xx = 0; xx < 2 * w; ++xx)
         for (std::int64_t ch = 0; ch < c; ++ch)
-          y.f32_mut()[((b * 2 * h + yy) * 2 * w + xx) * c + ch] = x.f32_data()[((b * h + yy / 2) * w + xx / 2) * c + ch];
+          y.f32_mut()[((b * 2 * h + yy) * 2 * w + xx) * c + ch] =
+              x.f32_data()[((b * h + yy / 2) * w + xx / 2) * c + ch];
   return y;
 }
 

@@ -3,7 +3,6 @@
 // and key counts from 1 up to several key blocks, causal masks, batch > 1.
 // Tolerance: NMSE ≤ 1e-10 (measured ~1e-12 at 4096 keys).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "ops/attention.hpp"
@@ -34,16 +33,16 @@ void check(const Case& c, ops::AttentionIsa isa, float scale, std::uint32_t seed
   const Tensor y = ops::attention(ctx, pool, q, k, v, o);
   const double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(c.d));
   const Tensor ref = naive::attention(q, k, v, c.heads, s, c.causal);
-  INFO(ops::attention_kernel_name(isa) << " n" << c.n << " tq" << c.tq << " tk" << c.tk << " heads" << c.heads
-                                       << " d" << c.d << (c.causal ? " causal" : ""));
+  INFO(ops::attention_kernel_name(isa) << " n" << c.n << " tq" << c.tq << " tk" << c.tk << " heads" << c.heads << " d"
+                                       << c.d << (c.causal ? " causal" : ""));
   REQUIRE(y.shape() == ref.shape());
   CHECK(naive::nmse(y, ref) < 1e-10);
 }
 
 const Case kCases[] = {
-    {1, 1, 1, 1, 1, false},     {2, 5, 7, 3, 8, false},    {1, 70, 77, 2, 40, false},  {2, 33, 200, 2, 13, false},
-    {1, 130, 300, 1, 16, false}, {1, 20, 9, 4, 80, false},  {2, 65, 77, 1, 160, false}, {1, 77, 77, 3, 64, true},
-    {2, 45, 45, 2, 5, true},     {1, 200, 200, 1, 24, true}, {1, 9, 40, 2, 7, true},    {1, 70, 150, 1, 512, false},
+    {1, 1, 1, 1, 1, false},      {2, 5, 7, 3, 8, false},     {1, 70, 77, 2, 40, false},  {2, 33, 200, 2, 13, false},
+    {1, 130, 300, 1, 16, false}, {1, 20, 9, 4, 80, false},   {2, 65, 77, 1, 160, false}, {1, 77, 77, 3, 64, true},
+    {2, 45, 45, 2, 5, true},     {1, 200, 200, 1, 24, true}, {1, 9, 40, 2, 7, true},     {1, 70, 150, 1, 512, false},
     {3, 100, 1, 2, 8, false},    {1, 3, 333, 1, 3, false},
 };
 

@@ -33,8 +33,8 @@ Tensor run(const Case& c, ops::Tiling tiling, std::uint32_t seed, Tensor* expect
   // Reference: wrap-pad the tiled axes explicitly, zero-pad the others.
   const bool wy = tiling == ops::Tiling::Y || tiling == ops::Tiling::XY;
   const bool wx = tiling == ops::Tiling::X || tiling == ops::Tiling::XY;
-  const Tensor xp = naive::wrap_pad(x, wy ? c.pad.top : 0, wy ? c.pad.bottom : 0, wx ? c.pad.left : 0,
-                                    wx ? c.pad.right : 0);
+  const Tensor xp =
+      naive::wrap_pad(x, wy ? c.pad.top : 0, wy ? c.pad.bottom : 0, wx ? c.pad.left : 0, wx ? c.pad.right : 0);
   *expected = naive::conv2d(xp, w, b, c.stride, wy ? 0 : c.pad.top, wy ? 0 : c.pad.bottom, wx ? 0 : c.pad.left,
                             wx ? 0 : c.pad.right);
   return conv.forward(ctx, pool, x, ex);
@@ -71,8 +71,8 @@ TEST_CASE("conv2d circular padding equals the conv of an explicitly wrap-padded 
     for (const auto& c : kCases) {
       Tensor ref;
       const Tensor y = run(c, tiling, seed += 3, &ref);
-      INFO("tiling " << static_cast<int>(tiling) << " case " << c.h << "x" << c.w << " k" << c.kh << "x" << c.kw
-                     << " s" << c.stride);
+      INFO("tiling " << static_cast<int>(tiling) << " case " << c.h << "x" << c.w << " k" << c.kh << "x" << c.kw << " s"
+                     << c.stride);
       REQUIRE(y.shape() == ref.shape());
       CHECK(naive::nmse(y, ref) < kNmse);
     }

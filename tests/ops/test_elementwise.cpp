@@ -6,7 +6,6 @@
 // same scale (the gate multiplies GELU's error); the timestep
 // embedding ≤ 1e-6 absolute against torch's fp32 steps.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "ops/elementwise.hpp"
@@ -57,9 +56,9 @@ TEST_CASE("add and mul broadcast numpy-style, exactly", "[ops][elementwise]") {
     engine::Shape a, b;
   };
   std::uint32_t seed = 10;
-  for (const auto& c : {Case{{2, 3, 4, 5}, {5}}, Case{{2, 3, 4, 5}, {2, 1, 1, 5}}, Case{{2, 3, 4, 5}, {1}},
-                        Case{{4, 1}, {1, 3}}, Case{{2, 64, 64, 33}, {2, 64, 64, 33}}, Case{{7}, {3, 1, 7}},
-                        Case{{2, 9, 1, 5}, {9, 4, 1}}}) {
+  for (const auto& c :
+       {Case{{2, 3, 4, 5}, {5}}, Case{{2, 3, 4, 5}, {2, 1, 1, 5}}, Case{{2, 3, 4, 5}, {1}}, Case{{4, 1}, {1, 3}},
+        Case{{2, 64, 64, 33}, {2, 64, 64, 33}}, Case{{7}, {3, 1, 7}}, Case{{2, 9, 1, 5}, {9, 4, 1}}}) {
     const Tensor a = naive::random(c.a, seed++);
     const Tensor b = naive::random(c.b, seed++);
     INFO(engine::shape_str(c.a) << " with " << engine::shape_str(c.b));
@@ -85,7 +84,8 @@ TEST_CASE("add_in_place and scale_in_place", "[ops][elementwise]") {
   ops::scale_in_place(ctx, a, 0.5f);
   CHECK(naive::bit_identical(a, naive::broadcast_binary(ref, Tensor::from_values({1}, {0.5f}), 1)));
   Tensor small = naive::random({3}, 1);
-  CHECK_THROWS_WITH(ops::add_in_place(ctx, small, naive::random({2, 3}, 2)), Catch::Contains("does not broadcast onto"));
+  CHECK_THROWS_WITH(ops::add_in_place(ctx, small, naive::random({2, 3}, 2)),
+                    Catch::Contains("does not broadcast onto"));
 }
 
 TEST_CASE("upsample, concat and layout changes are exact copies", "[ops][elementwise]") {

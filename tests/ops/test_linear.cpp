@@ -67,9 +67,9 @@ TEST_CASE("matmul handles batches, broadcasting and a transposed operand", "[ops
     bool tb;
   };
   std::uint32_t seed = 40;
-  for (const auto& c : {Case{{3, 5, 7}, {3, 7, 4}, false}, Case{{3, 5, 7}, {3, 4, 7}, true},
-                        Case{{1, 6, 9}, {4, 9, 2}, false}, Case{{4, 6, 9}, {1, 2, 9}, true},
-                        Case{{33, 17}, {17, 5}, false}, Case{{2, 1, 1}, {2, 1, 3}, false}}) {
+  for (const auto& c :
+       {Case{{3, 5, 7}, {3, 7, 4}, false}, Case{{3, 5, 7}, {3, 4, 7}, true}, Case{{1, 6, 9}, {4, 9, 2}, false},
+        Case{{4, 6, 9}, {1, 2, 9}, true}, Case{{33, 17}, {17, 5}, false}, Case{{2, 1, 1}, {2, 1, 3}, false}}) {
     const Tensor a = naive::random(c.a, seed++);
     const Tensor b = naive::random(c.b, seed++);
     const Tensor y = ops::matmul(ctx, pool, a, b, c.tb);

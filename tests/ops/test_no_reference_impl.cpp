@@ -39,7 +39,7 @@ TEST_CASE("no SD-shaped conv or linear runs on a oneDNN reference kernel", "[ops
       const ops::Linear lin(ctx, Tensor::zeros(engine::DType::F32, {c.cout, c.cin}),
                             Tensor::zeros(engine::DType::F32, {c.cout}));
       const Tensor dummy;
-      for (const auto act : {ops::Activation::None, ops::Activation::GELU}) {
+      for (const auto act : {ops::Activation::None, ops::Activation::GELU, ops::Activation::SiLU}) {
         ops::LinearExtras ex;
         ex.activation = act;
         const std::string impl = lin.prepare(ctx, c.rows, ex);

@@ -19,10 +19,10 @@ TEST_CASE("group_norm matches the double-precision reference", "[ops][norm]") {
     bool silu, add;
   };
   std::uint32_t seed = 1;
-  for (const auto& c : {Case{{2, 5, 7, 64}, 32, false, false}, Case{{3, 4, 4, 96}, 32, true, false},
-                        Case{{2, 30, 20, 48}, 8, true, true}, Case{{1, 1, 1, 32}, 32, false, true},
-                        Case{{2, 300, 40}, 8, false, false}, Case{{1, 17, 9, 33}, 3, true, true},
-                        Case{{2, 16, 16, 320}, 32, true, true}}) {
+  for (const auto& c :
+       {Case{{2, 5, 7, 64}, 32, false, false}, Case{{3, 4, 4, 96}, 32, true, false},
+        Case{{2, 30, 20, 48}, 8, true, true}, Case{{1, 1, 1, 32}, 32, false, true}, Case{{2, 300, 40}, 8, false, false},
+        Case{{1, 17, 9, 33}, 3, true, true}, Case{{2, 16, 16, 320}, 32, true, true}}) {
     const auto ch = c.x.back();
     const Tensor x = naive::random(c.x, seed++, -3.0f, 5.0f);
     const Tensor g = naive::random({ch}, seed++, 0.5f, 1.5f);
@@ -70,8 +70,8 @@ TEST_CASE("layer_norm matches the double-precision reference", "[ops][norm]") {
   ops::Context ctx(2);
   engine::BufferPool pool;
   std::uint32_t seed = 50;
-  for (const auto& s : {engine::Shape{5, 7, 320}, engine::Shape{3, 33}, engine::Shape{1, 1, 1}, engine::Shape{2, 77, 768},
-                        engine::Shape{4, 1280}}) {
+  for (const auto& s : {engine::Shape{5, 7, 320}, engine::Shape{3, 33}, engine::Shape{1, 1, 1},
+                        engine::Shape{2, 77, 768}, engine::Shape{4, 1280}}) {
     const Tensor x = naive::random(s, seed++, -4.0f, 6.0f);
     const Tensor g = naive::random({s.back()}, seed++, 0.5f, 1.5f);
     const Tensor b = naive::random({s.back()}, seed++);

@@ -3,9 +3,8 @@
 // bandwidth measured in the same run (engine/op_bench.hpp).
 #include <cstdio>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/core/error.hpp"
 #include "engine/op_bench.hpp"
@@ -31,11 +30,11 @@ std::string pct(double f) {
 
 void print_row(const engine::OpBenchRow& r) {
   if (r.bandwidth)
-    std::printf("%-16s %-28s %4d %9.3f %9.1f GB/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count,
-                r.ms, r.gbps, pct(r.triad_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
+    std::printf("%-16s %-28s %4d %9.3f %9.1f GB/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
+                r.gbps, pct(r.triad_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
   else
-    std::printf("%-16s %-28s %4d %9.3f %9.1f GF/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count,
-                r.ms, r.gflops, pct(r.peak_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
+    std::printf("%-16s %-28s %4d %9.3f %9.1f GF/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
+                r.gflops, pct(r.peak_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
   std::fflush(stdout);
 }
 
@@ -60,8 +59,8 @@ void run(const Options& opt) {
         "calls kept only at CPU share >= %.2f; median time; count = occurrences per UNet forward\n\n",
         opt.size, opt.size, opt.batch, ctx.threads(), peak.fma_gflops, peak.fma_gflops_avx2, peak.fma_gflops_avx512,
         peak.triad_gbps, peak.share, timer.min_share());
-    std::printf("%-16s %-28s %4s %9s %14s %4s  %-22s %5s  %s\n", "op", "shape (NHWC / rows)", "cnt", "ms",
-                "rate", "peak", "impl", "share", "where");
+    std::printf("%-16s %-28s %4s %9s %14s %4s  %-22s %5s  %s\n", "op", "shape (NHWC / rows)", "cnt", "ms", "rate",
+                "peak", "impl", "share", "where");
   }
   engine::BenchLimits limits;
   limits.min_seconds = opt.min_seconds;
@@ -86,9 +85,8 @@ void run(const Options& opt) {
     j["unet_ops_gflop"] = total_flops;
     auto& out = j["rows"] = nlohmann::json::array();
     for (const auto& r : rows) {
-      nlohmann::json o{{"op", r.op},       {"shape", r.shape}, {"where", r.name}, {"count", r.count},
-                       {"ms", r.ms},       {"impl", r.impl},   {"share", r.share}, {"kept", r.kept},
-                       {"calls", r.calls}};
+      nlohmann::json o{{"op", r.op},     {"shape", r.shape}, {"where", r.name}, {"count", r.count}, {"ms", r.ms},
+                       {"impl", r.impl}, {"share", r.share}, {"kept", r.kept},  {"calls", r.calls}};
       if (r.bandwidth) {
         o["gbps"] = r.gbps;
         o["triad_fraction"] = r.triad_fraction;
@@ -100,8 +98,9 @@ void run(const Options& opt) {
     }
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("\nops of one UNet forward (count x median): %.0f ms, %.0f GFLOP of convs/linears/attention (%.0f GFLOP/s)\n",
-                total_ms, total_flops, total_ms > 0 ? total_flops / (total_ms * 1e-3) : 0.0);
+    std::printf(
+        "\nops of one UNet forward (count x median): %.0f ms, %.0f GFLOP of convs/linears/attention (%.0f GFLOP/s)\n",
+        total_ms, total_flops, total_ms > 0 ? total_flops / (total_ms * 1e-3) : 0.0);
   }
 }
 
