@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "ops/check.hpp"
 #include "ops/parallel.hpp"
@@ -14,6 +15,11 @@ namespace {
 // Elements per parallel chunk: large enough to amortise the OpenMP fork,
 // small enough to balance 2 threads on the smallest UNet activations.
 constexpr std::int64_t kGrain = 1 << 14;
+// Software prefetch distance in floats (2 KiB) for GEGLU's two interleaved
+// input streams: the hardware prefetcher alone falls behind when each cache
+// line takes ~40 cycles of GELU math (measured +20 % at 8192 × 2560; no gain
+// for the single-stream unary ops).
+constexpr std::int64_t kAhead = 512;
 
 // y[i] = f(x[i]) with f a vector function on eight floats; the tail is masked.
 template <class VecFn>
@@ -204,6 +210,10 @@ Tensor geglu(Context& ctx, BufferPool& pool, const Tensor& x) {
           float* o = dst + r * f;
           std::int64_t i = 0;
           for (; i + 32 <= f; i += 32) {
+            _mm_prefetch(reinterpret_cast<const char*>(g + i + kAhead), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(g + i + kAhead + 16), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(h + i + kAhead), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(h + i + kAhead + 16), _MM_HINT_T0);
             __m256 v[4];
             for (int u = 0; u < 4; ++u) v[u] = _mm256_loadu_ps(g + i + 8 * u);
             simd::gelu4(v);
