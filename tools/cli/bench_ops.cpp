@@ -30,10 +30,10 @@ std::string pct(double f) {
 
 void print_row(const engine::OpBenchRow& r) {
   if (r.bandwidth)
-    std::printf("%-16s %-28s %4d %9.3f %9.1f GB/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
+    std::printf("%-16s %-28s %4d %9.3f %9.1f GB/s %s  %-24s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
                 r.gbps, pct(r.triad_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
   else
-    std::printf("%-16s %-28s %4d %9.3f %9.1f GF/s %s  %-22s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
+    std::printf("%-16s %-28s %4d %9.3f %9.1f GF/s %s  %-24s %4.2f  %s\n", r.op.c_str(), r.shape.c_str(), r.count, r.ms,
                 r.gflops, pct(r.peak_fraction).c_str(), r.impl.c_str(), r.share, r.name.c_str());
   std::fflush(stdout);
 }
@@ -59,7 +59,7 @@ void run(const Options& opt) {
         "calls kept only at CPU share >= %.2f; median time; count = occurrences per UNet forward\n\n",
         opt.size, opt.size, opt.batch, ctx.threads(), peak.fma_gflops, peak.fma_gflops_avx2, peak.fma_gflops_avx512,
         peak.triad_gbps, peak.share, timer.min_share());
-    std::printf("%-16s %-28s %4s %9s %14s %4s  %-22s %5s  %s\n", "op", "shape (NHWC / rows)", "cnt", "ms", "rate",
+    std::printf("%-16s %-28s %4s %9s %14s %4s  %-24s %5s  %s\n", "op", "shape (NHWC / rows)", "cnt", "ms", "rate",
                 "peak", "impl", "share", "where");
   }
   engine::BenchLimits limits;
