@@ -142,30 +142,16 @@ GenerationResult SdPipeline::generate(const GenerationSettings& s, const engine:
 
   // Decode one image at a time: the decoder's activations dominate memory.
   t0 = Clock::now();
-  result.image = Tensor::f32({B, vae_cfg.out_channels, s.height, s.width});
+  result.image = Tensor::f32({B, s.height, s.width, vae_cfg.out_channels});
   const std::int64_t per_latent = result.latent.numel() / B, per_image = result.image.numel() / B;
   for (std::int64_t i = 0; i < B; ++i) {
     const Tensor li = Tensor::wrap(engine::DType::F32, {1, latent_shape[1], latent_shape[2], latent_shape[3]},
                                    result.latent.f32_mut() + i * per_latent, nullptr);
-    const Tensor img = ops::nhwc_to_nchw(ctx_, pool_, c_.vae.model->decode(rc, ops::nchw_to_nhwc(ctx_, pool_, li)));
+    const Tensor img = c_.vae.model->decode(rc, ops::nchw_to_nhwc(ctx_, pool_, li));  // [1, H, W, 3]
     std::memcpy(result.image.f32_mut() + i * per_image, img.f32_data(), img.nbytes());
   }
   result.times.vae = since(t0);
   return result;
-}
-
-std::vector<std::uint8_t> to_rgb8(const Tensor& image, int index) {
-  const auto C = image.dim(1), H = image.dim(2), W = image.dim(3);
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(H * W * C));
-  const float* p = image.f32_data() + index * C * H * W;
-  for (std::int64_t c = 0; c < C; ++c)
-    for (std::int64_t i = 0; i < H * W; ++i) {
-      // diffusers VaeImageProcessor: (x / 2 + 0.5).clamp(0, 1), then (x * 255).round() (half to even).
-      float v = p[c * H * W + i] / 2.0f + 0.5f;
-      v = std::min(1.0f, std::max(0.0f, v));
-      rgb[static_cast<std::size_t>(i * C + c)] = static_cast<std::uint8_t>(std::nearbyint(v * 255.0f));
-    }
-  return rgb;
 }
 
 }  // namespace skingen::models

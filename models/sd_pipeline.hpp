@@ -52,7 +52,7 @@ struct GenerationTimes {
 
 struct GenerationResult {
   Tensor latent;  // [B, 4, h, w], the sampler's final latent (before VAE scaling is undone)
-  Tensor image;   // [B, 3, H, W] in about [-1, 1], not clamped
+  Tensor image;   // [B, H, W, 3] (NHWC) in about [-1, 1], not clamped
   GenerationTimes times;
 };
 
@@ -75,8 +75,5 @@ class SdPipeline {
   SdComponents c_;
   engine::BufferPool pool_;
 };
-
-// diffusers' float → 8-bit rule for one value in [-1, 1]: round(clamp(x/2 + 0.5, 0, 1)·255).
-std::vector<std::uint8_t> to_rgb8(const Tensor& image_nchw, int index);
 
 }  // namespace skingen::models

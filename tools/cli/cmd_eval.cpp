@@ -78,18 +78,6 @@ void register_eval_unet(CLI::App& parent) {
   });
 }
 
-// A JSON option given inline or as a file.
-nlohmann::json json_option(const std::string& flag, const std::string& value) {
-  if (value.empty()) return nullptr;
-  std::string text = value;
-  if (std::ifstream f(value); f) text.assign(std::istreambuf_iterator<char>(f), {});
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError(flag + ": not a JSON file or JSON text: " + e.what());
-  }
-}
-
 void register_eval_text(CLI::App& parent) {
   struct Options {
     std::string model, input, output, config;
@@ -112,7 +100,7 @@ void register_eval_text(CLI::App& parent) {
     const auto in = engine::SafetensorsFile::open(o->input);
     const auto* info = in.find("ids");
     if (!info) throw FormatError(in.path().string() + ": missing input tensor 'ids'");
-    const auto te = models::load_text_encoder(ctx, store, nullptr, json_option("--text-encoder-config", o->config));
+    const auto te = models::load_text_encoder(ctx, store, nullptr, parse_json_option("--text-encoder-config", o->config));
     engine::BufferPool pool;
     models::RunContext rc{ctx, pool, ops::Tiling::None, {}};
     const auto hidden = te.model->forward(rc, in.view(*info), o->clip_skip);

@@ -11,8 +11,10 @@ void register_eval_noise(CLI::App& app);  // joins the `eval` group
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_fixture(CLI::App& app);
+void register_generate(CLI::App& app);
 
 void register_commands(CLI::App& app) {
+  register_generate(app);
   register_inspect(app);
   register_info(app);
   register_compare(app);

@@ -34,20 +34,45 @@ ops::Tiling parse_tiling(const std::string& tile) {
   throw UsageError("--tile: expected none, x, y or xy, got '" + tile + "'");
 }
 
+void parse_size(const std::string& text, int& width, int& height) {
+  const auto x = text.find_first_of("xX");
+  auto number = [&](const std::string& s) {
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != s.size() || s.empty() || v <= 0) throw UsageError("--size: expected WxH, e.g. 512x512, got '" + text + "'");
+    return v;
+  };
+  if (x == std::string::npos) {
+    width = height = number(text);
+  } else {
+    width = number(text.substr(0, x));
+    height = number(text.substr(x + 1));
+  }
+}
+
+nlohmann::json parse_json_option(const std::string& flag, const std::string& value) {
+  if (value.empty()) return nullptr;
+  std::string text = value;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(value, ec)) {
+    std::ifstream f(value);
+    text.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(flag + ": not a JSON file or JSON text: " + e.what());
+  }
+}
+
 models::UNetLoadOptions unet_load_options(const ModelOptions& o) {
   models::UNetLoadOptions r;
-  if (!o.unet_config.empty()) {
-    std::string text = o.unet_config;
-    if (std::filesystem::exists(o.unet_config)) {
-      std::ifstream f(o.unet_config);
-      text.assign(std::istreambuf_iterator<char>(f), {});
-    }
-    try {
-      r.config_override = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError("--unet-config: not a JSON file or JSON text: " + std::string(e.what()));
-    }
-  }
+  if (!o.unet_config.empty()) r.config_override = parse_json_option("--unet-config", o.unet_config);
   if (o.prediction == "eps") r.prediction = models::Prediction::Epsilon;
   if (o.prediction == "v") r.prediction = models::Prediction::V;
   if (!o.loras.empty()) throw UsageError("--lora: LoRA loading is not implemented yet");

@@ -25,6 +25,10 @@ void add_tile_option(CLI::App* cmd, std::string& tile);
 
 // Throws UsageError naming the flag.
 ops::Tiling parse_tiling(const std::string& tile);
+// "WxH" (or "N" for a square) → width, height.
+void parse_size(const std::string& text, int& width, int& height);
+// A JSON option given inline or as a file path; null when empty.
+nlohmann::json parse_json_option(const std::string& flag, const std::string& value);
 models::UNetLoadOptions unet_load_options(const ModelOptions& o);
 
 }  // namespace skingen::cli
