@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -68,4 +69,20 @@ TEST_CASE("UNet matches the PyTorch reference on every golden case", "[unet][gol
       CHECK(err <= tol);
     }
   }
+}
+
+TEST_CASE("UNet forward is bit-identical run to run", "[unet][determinism]") {
+  const auto dir = fs::path(SKINGEN_TEST_DATA) / "unet" / "depth2_diffusers_f32_b2";
+  ops::Context ctx(0);
+  engine::BufferPool pool;
+  const auto store = engine::TensorStore::open(dir / "model.safetensors");
+  auto loaded = models::load_unet(ctx, store);
+  const auto io = engine::SafetensorsFile::open(dir / "io.safetensors");
+  auto get = [&](const std::string& n) { return io.read_f32(*io.find(n)); };
+  models::RunContext rc{ctx, pool, ops::Tiling::None, {}};
+  const auto x = ops::nchw_to_nhwc(ctx, pool, get("x"));
+  const auto a = loaded.model->forward(rc, x, get("t"), get("context")).clone();
+  const auto b = loaded.model->forward(rc, x, get("t"), get("context")).clone();
+  REQUIRE(a.nbytes() == b.nbytes());
+  CHECK(std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0);
 }
