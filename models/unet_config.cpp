@@ -28,12 +28,16 @@ nlohmann::json UNetConfig::to_json() const {
       {"cross_attention_dim", context_dim},
       {"use_linear_projection", linear_proj},
       {"norm_num_groups", norm_groups},
-      {"norm_eps", norm_eps},
+      {"norm_eps", std::stod(std::to_string(norm_eps))},  // 1e-05, not 9.99999974e-06
       {"time_embed_dim", time_embed_dim},
       {"prediction_type", prediction_name(prediction)},
   };
-  if (head_dim > 0) j["attention_head_dim"] = head_dim;  // SD 2.x: a per-head width
-  else j["num_attention_heads"] = num_heads;             // SD 1.x: a head count
+  // diffusers spells head counts "num_attention_heads" (or, historically,
+  // "attention_head_dim"); the per-head width is skingen's own "head_dim".
+  std::vector<int> heads_per_level;
+  for (int l = 0; l < levels(); ++l) heads_per_level.push_back(heads(channels(l)));
+  j["num_attention_heads"] = heads_per_level;
+  if (head_dim > 0) j["head_dim"] = head_dim;
   return j;
 }
 
@@ -73,6 +77,9 @@ void UNetConfig::apply_json(const nlohmann::json& j, const std::string& source) 
     if (auto* v = field("num_attention_heads")) {
       num_heads = v->is_array() ? v->at(0).get<int>() : v->get<int>();
       head_dim = 0;
+      if (v->is_array())
+        for (const auto& x : *v)
+          if (x.get<int>() != num_heads) head_dim = channels(0) / num_heads;  // per-level counts of one width
     } else if (auto* v = field("attention_head_dim")) {
       if (v->is_array()) {  // per level: heads = that number (diffusers passes it as heads)
         num_heads = v->at(0).get<int>();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/tensor_store.hpp"
+#include "models/unet_loader.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/inspect_report.hpp"
 
@@ -39,6 +40,18 @@ void register_inspect(CLI::App& app) {
       in.stem = engine::parse_training_stem(std::filesystem::path(opt->path).stem().string());
     } else {
       in.checkpoint = engine::detect_checkpoint(in.keys);
+      if (in.checkpoint->unet.present) {
+        try {
+          const auto d = models::detect_unet(store);
+          in.unet_config = d.config.to_json();
+          in.unet_config["summary"] = d.config.summary();
+          in.unet_config["family"] = d.family;
+          in.unet_config["layout"] = d.location.layout_name();
+          in.unet_config["prediction_source"] = d.prediction_source;
+        } catch (const std::exception& e) {
+          in.unet_config = {{"error", e.what()}};
+        }
+      }
     }
     // Paths may hold bytes that are not UTF-8 (names inside files are validated by the reader).
     const std::string out =

@@ -81,7 +81,6 @@ json checkpoint_json(const CheckpointInfo& c) {
            {{"type", c.text_encoder_type.empty() ? json(nullptr) : json(c.text_encoder_type)},
             {"width", opt(c.text_width)},
             {"layers", opt(c.text_layers)}}},
-          // Reserved: the UNet configuration the graph builder derives (UNet issue).
           {"unet_config", nullptr}};
 }
 
@@ -158,6 +157,7 @@ json inspect_json(const InspectInput& in) {
     j["family_name"] = family_name(in.checkpoint->family);
     j["family_evidence"] = in.checkpoint->family_evidence;
     j["checkpoint"] = checkpoint_json(*in.checkpoint);
+    j["checkpoint"]["unet_config"] = in.unet_config;
     notes = in.checkpoint->notes;
   }
   j["notes"] = notes;

@@ -34,6 +34,8 @@ struct InspectInput {
   engine::KohyaTraining training;
   engine::StemName stem;  // parsed from the file name: display only
   bool list_tensors = false;
+  // The UNet config the graph builder derives ({"error": …} when it cannot).
+  nlohmann::ordered_json unet_config = nullptr;
 };
 
 nlohmann::ordered_json inspect_json(const InspectInput& in);

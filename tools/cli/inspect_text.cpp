@@ -71,6 +71,11 @@ void checkpoint_lines(std::ostringstream& o, const json& j) {
     line(o, "unet", "in_channels " + num(u["in_channels"]) + ", model_channels " + num(u["model_channels"]) +
                         ", context " + num(u["context_dim"]) + ", proj_in " +
                         (u["linear_proj"].is_null() ? "?" : u["linear_proj"].get<bool>() ? "linear" : "1x1 conv"));
+  const json& uc = c["unet_config"];
+  if (uc.is_object() && uc.contains("summary"))
+    line(o, "unet config", str(uc["summary"]) + " (prediction: " + str(uc["prediction_source"]) + ")");
+  else if (uc.is_object() && uc.contains("error"))
+    line(o, "unet config", "not derivable: " + str(uc["error"]));
   const json& t = c["text_encoder"];
   if (!t["type"].is_null())
     line(o, "text encoder", str(t["type"]) + ", width " + num(t["width"]) + ", " + num(t["layers"]) + " layers");
