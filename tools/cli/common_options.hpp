@@ -17,6 +17,8 @@ struct ModelOptions {
   std::string unet_config;  // JSON text or a path to a JSON file
   std::string prediction;   // "", "eps" or "v"
   std::vector<std::string> loras;
+  bool lora_strict = false;
+  bool verbose = false;
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& o, bool required = true);

@@ -1,0 +1,41 @@
+#pragma once
+// The one matrix product the LoRA merge needs, on oneDNN: C (+)= s · A · B in
+// fp32, row-major, with the scale and the accumulation fused into the
+// primitive (output scale + sum post-op), so that W += s · up @ down reads and
+// writes W once. Primitives are cached per shape in this object (the UNet has
+// a few dozen distinct shapes); the scale is a runtime argument.
+#include <cstdint>
+#include <map>
+#include <tuple>
+
+#include <dnnl.hpp>
+
+#include "ops/context.hpp"
+
+namespace skingen::engine {
+
+class LoraGemm {
+ public:
+  explicit LoraGemm(ops::Context& ctx) : ctx_(&ctx) {}
+
+  // c[M, N] = s · op(a)[M, K] · b[K, N] (+ c when `accumulate`). op(a) = a
+  // stored [M, K], or a stored [K, M] read transposed when `trans_a`.
+  void run(const float* a, bool trans_a, const float* b, float* c, std::int64_t m, std::int64_t k, std::int64_t n,
+           float s, bool accumulate);
+
+  double flops() const { return flops_; }  // 2·M·N·K summed over calls
+
+ private:
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, bool, bool>;
+  struct Entry {
+    dnnl::matmul prim;
+    dnnl::memory::desc a, b, c, scale;
+  };
+  ops::Context* ctx_;
+  std::map<Key, Entry> cache_;
+  double flops_ = 0;
+
+  const Entry& entry(const Key& key);
+};
+
+}  // namespace skingen::engine

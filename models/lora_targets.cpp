@@ -1,0 +1,155 @@
+#include "models/lora_targets.hpp"
+
+#include <map>
+
+namespace skingen::models {
+namespace {
+
+constexpr const char* kWeight = ".weight";
+
+std::string strip_weight(const std::string& n) { return n.substr(0, n.size() - 7); }
+
+engine::LoraComponent unet_component(const engine::TensorStore& store, const UNetDetection& d) {
+  engine::LoraComponent c;
+  c.name = "unet";
+  c.display = "UNet";
+  // kohya sd-scripts networks/lora.py LORA_PREFIX_UNET; SD 1.x files use diffusers module
+  // names, SDXL-style files LDM names: both are in the index through the aliases.
+  c.kohya_prefixes = {"lora_unet_"};
+  // diffusers/PEFT "unet."; LDM-named dotted keys as ComfyUI accepts them; unprefixed
+  // old attention-processor files (diffusers loaders/unet.py load_attn_procs).
+  c.dotted_prefixes = {"unet.", "model.diffusion_model.", "diffusion_model.", ""};
+  // diffusers utils/state_dict_utils.py UNET_TO_DIFFUSERS
+  c.dotted_renames = {{"to_q_lora", "to_q"}, {"to_k_lora", "to_k"}, {"to_v_lora", "to_v"}, {"to_out_lora", "to_out.0"}};
+  const std::string& prefix = d.location.prefix;
+  for (const auto* e : store.with_prefix(prefix)) {
+    const std::string stored = e->name.substr(prefix.size());
+    if (!stored.ends_with(kWeight)) continue;
+    const auto canonical = d.location.ldm ? unet_ldm_to_diffusers(stored, d.layout) : std::optional<std::string>(stored);
+    if (!canonical) continue;  // not a UNet weight (the loader reports leftovers)
+    const auto ldm = d.location.ldm ? std::optional<std::string>(stored) : unet_diffusers_to_ldm(stored, d.layout);
+    engine::LoraTarget t;
+    t.canonical = strip_weight(*canonical);
+    t.shape = e->info->shape;
+    t.stored_weight = e->name;
+    const std::string bias = e->name.substr(0, e->name.size() - 7) + ".bias";
+    t.has_bias = store.contains(bias);
+    if (t.has_bias) t.stored_bias = bias;
+    if (ldm && strip_weight(*ldm) != t.canonical) t.aliases.push_back(strip_weight(*ldm));
+    c.targets.push_back(std::move(t));
+  }
+  const std::int64_t context = d.config.context_dim;
+  c.explain_mismatch = [context](const engine::LoraTarget& t, const engine::Shape& delta) -> std::string {
+    const bool cross = t.canonical.ends_with("attn2.to_k") || t.canonical.ends_with("attn2.to_v");
+    if (!cross || delta.size() < 2 || delta[1] == context) return "";
+    const std::string fam = family_for_context_dim(delta[1]);
+    return "the LoRA's cross-attention input is " + std::to_string(delta[1]) + " wide" +
+           (fam.empty() ? "" : " (" + fam + ")") + ", this model's context is " + std::to_string(context) +
+           ": the LoRA was made for another model family";
+  };
+  return c;
+}
+
+// OpenCLIP (SD 2.x single files, cond_stage_model.model.) → HF CLIP names, as
+// diffusers scripts/convert_original_stable_diffusion_to_diffusers.py
+// (textenc_conversion_lst, textenc_pattern for the fused in_proj) converts them.
+void add_openclip_targets(engine::LoraComponent& c, const engine::TensorStore& store, const std::string& prefix) {
+  const std::string blocks = prefix + "transformer.resblocks.";
+  for (int i = 0;; ++i) {
+    const std::string b = blocks + std::to_string(i) + ".";
+    const auto* in_proj = store.find(b + "attn.in_proj_weight");
+    if (!in_proj) break;
+    const std::string hf = "text_model.encoder.layers." + std::to_string(i) + ".";
+    const std::int64_t d = in_proj->info->shape.size() == 2 ? in_proj->info->shape[0] / 3 : 0;
+    const char* qkv[] = {"q_proj", "k_proj", "v_proj"};
+    for (int k = 0; k < 3 && d > 0; ++k) {
+      engine::LoraTarget t;
+      t.canonical = hf + "self_attn." + qkv[k];
+      t.shape = {d, in_proj->info->shape[1]};
+      t.stored_weight = b + "attn.in_proj_weight";
+      t.stored_row0 = k * d;
+      t.has_bias = store.contains(b + "attn.in_proj_bias");
+      if (t.has_bias) t.stored_bias = b + "attn.in_proj_bias";
+      c.targets.push_back(std::move(t));
+    }
+    const std::pair<const char*, const char*> plain[] = {
+        {"attn.out_proj", "self_attn.out_proj"}, {"mlp.c_fc", "mlp.fc1"}, {"mlp.c_proj", "mlp.fc2"},
+        {"ln_1", "layer_norm1"}, {"ln_2", "layer_norm2"}};
+    for (const auto& [oc, hfname] : plain) {
+      const auto* e = store.find(b + oc + kWeight);
+      if (!e) continue;
+      engine::LoraTarget t;
+      t.canonical = hf + hfname;
+      t.shape = e->info->shape;
+      t.stored_weight = e->name;
+      t.has_bias = store.contains(b + oc + ".bias");
+      if (t.has_bias) t.stored_bias = b + oc + ".bias";
+      c.targets.push_back(std::move(t));
+    }
+  }
+}
+
+}  // namespace
+
+std::string family_for_context_dim(std::int64_t dim) {
+  static const std::map<std::int64_t, std::string> families{{768, "SD 1.x"}, {1024, "SD 2.x"}, {2048, "SDXL"}};
+  const auto it = families.find(dim);
+  return it == families.end() ? "" : it->second;
+}
+
+engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& store) {
+  engine::LoraComponent c;
+  c.name = "text_encoder";
+  c.display = "text encoder";
+  c.kohya_prefixes = {"lora_te_"};  // sd-scripts LORA_PREFIX_TEXT_ENCODER
+  c.dotted_prefixes = {"text_encoder."};
+  // diffusers DIFFUSERS_OLD_TO_PEFT: the text encoder's old processor names
+  c.dotted_renames = {{"to_q_lora", "q_proj"}, {"to_k_lora", "k_proj"}, {"to_v_lora", "v_proj"}, {"to_out_lora", "out_proj"}};
+  // HF CLIPTextModel under the LDM prefix (SD 1.x), a diffusers folder, or bare.
+  for (const std::string prefix : {"cond_stage_model.transformer.", "text_encoder/", ""}) {
+    if (!store.contains(prefix + "text_model.encoder.layers.0.self_attn.q_proj.weight")) continue;
+    for (const auto* e : store.with_prefix(prefix + "text_model.")) {
+      if (!e->name.ends_with(kWeight)) continue;
+      engine::LoraTarget t;
+      t.canonical = strip_weight(e->name.substr(prefix.size()));
+      t.shape = e->info->shape;
+      t.stored_weight = e->name;
+      const std::string bias = strip_weight(e->name) + ".bias";
+      t.has_bias = store.contains(bias);
+      if (t.has_bias) t.stored_bias = bias;
+      c.targets.push_back(std::move(t));
+    }
+    return c;
+  }
+  if (store.contains("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight")) {
+    add_openclip_targets(c, store, "cond_stage_model.model.");
+    return c;
+  }
+  c.targets_known = false;
+  return c;
+}
+
+engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection& unet,
+                                            const LoraLoadedParts& loaded) {
+  engine::LoraModelTargets m;
+  m.model = unet.family;
+  m.components.push_back(unet_component(store, unet));
+  m.components.back().loaded = loaded.unet;
+  m.components.push_back(text_encoder_lora_component(store));
+  m.components.back().loaded = loaded.text_encoder;
+  // kohya sd-scripts sdxl_train_network / networks/lora.py: SDXL has two text encoders
+  // (lora_te1_, lora_te2_); SD3 adds a third; Flux / SD3 transformers have no UNet blocks.
+  const std::string sdxl = "SDXL's (two text encoders)";
+  m.foreign = {{"lora_te1_", sdxl},
+               {"lora_te2_", sdxl},
+               {"text_encoder_2.", sdxl},
+               {"lora_te3_", "SD3's (third text encoder)"},
+               {"lora_unet_double_blocks_", "Flux's (double blocks)"},
+               {"lora_unet_single_blocks_", "Flux's (single blocks)"},
+               {"lora_unet_joint_blocks_", "SD3's (joint blocks)"},
+               {"lora_transformer_", "a transformer model's (Flux/SD3)"},
+               {"transformer.", "a transformer model's (Flux/SD3)"}};
+  return m;
+}
+
+}  // namespace skingen::models
