@@ -1,6 +1,9 @@
 #include "models/lora_targets.hpp"
 
+#include <cstring>
 #include <map>
+
+#include "engine/core/error.hpp"
 
 namespace skingen::models {
 namespace {
@@ -127,6 +130,20 @@ engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& sto
   }
   c.targets_known = false;
   return c;
+}
+
+engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::LoraTarget& t, bool bias) {
+  const std::string& name = bias ? t.stored_bias : t.stored_weight;
+  const engine::Tensor all = store.read_f32(name);
+  const engine::Shape want = bias ? engine::Shape{t.shape[0]} : t.shape;
+  const std::int64_t n = engine::shape_numel(want);
+  if (t.stored_row0 == 0 && all.numel() == n) return all.reshaped(want);
+  const std::int64_t row = all.numel() / all.dim(0);
+  if (t.stored_row0 * row + n > all.numel())
+    throw FormatError(store.path().string() + ": tensor '" + name + "' is too small for " + t.canonical);
+  engine::Tensor r = engine::Tensor::f32(want);
+  std::memcpy(r.f32_mut(), all.f32_data() + t.stored_row0 * row, static_cast<std::size_t>(n) * sizeof(float));
+  return r;
 }
 
 engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection& unet,

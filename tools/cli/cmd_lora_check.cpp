@@ -2,7 +2,6 @@
 // the Frobenius norm of every module's ΔW, merged into the checkpoint's real
 // weights exactly as a load would, without building the model or generating.
 #include <cstdio>
-#include <cstring>
 
 #include "engine/core/error.hpp"
 #include "tools/cli/commands.hpp"
@@ -10,24 +9,6 @@
 #include "tools/cli/lora_options.hpp"
 
 namespace skingen::cli {
-namespace {
-
-// The stored fp32 tensor of a target's weight or bias (rows [row0, row0 + rows) of a fused tensor).
-engine::Tensor read_target(const engine::TensorStore& store, const engine::LoraTarget& t, bool bias) {
-  const std::string& name = bias ? t.stored_bias : t.stored_weight;
-  const engine::Tensor all = store.read_f32(name);
-  const engine::Shape want = bias ? engine::Shape{t.shape[0]} : t.shape;
-  const std::int64_t n = engine::shape_numel(want);
-  if (t.stored_row0 == 0 && all.numel() == n) return all.reshaped(want);
-  const std::int64_t row = all.numel() / all.dim(0);
-  if ((t.stored_row0 * row) + n > all.numel())
-    throw FormatError(store.path().string() + ": tensor '" + name + "' is too small for " + t.canonical);
-  engine::Tensor r = engine::Tensor::f32(want);
-  std::memcpy(r.f32_mut(), all.f32_data() + t.stored_row0 * row, static_cast<std::size_t>(n) * sizeof(float));
-  return r;
-}
-
-}  // namespace
 
 void register_lora_check(CLI::App& app) {
   struct Options {
@@ -49,7 +30,7 @@ void register_lora_check(CLI::App& app) {
     for (const auto& p : patcher->planned()) {
       const auto& comp = patcher->model().components[static_cast<std::size_t>(p.component)];
       const auto& target = comp.targets[static_cast<std::size_t>(p.target)];
-      engine::Tensor w = read_target(store, target, p.weight.ends_with(".bias"));
+      engine::Tensor w = models::read_lora_target(store, target, p.weight.ends_with(".bias"));
       patcher->patch(comp.name, p.weight, w);
     }
     print_lora_report(*patcher, stdout);
