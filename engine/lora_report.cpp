@@ -132,7 +132,7 @@ std::vector<std::string> LoraPatcher::report() const {
                      " axis, at multiplier m: " + kDoraConvention);
     line += "; " + join(what, "; ");
     char speed[128];
-    std::snprintf(speed, sizeof speed, "; merged in %.3f s, %.3g GFLOP at %.1f GFLOP/s", seconds, flops / 1e9,
+    std::snprintf(speed, sizeof speed, "; merged in %.3f s, %.3g GFLOP at %.3g GFLOP/s", seconds, flops / 1e9,
                   seconds > 0 ? flops / seconds / 1e9 : 0.0);
     line += speed;
     lines.push_back(line);
