@@ -1,9 +1,11 @@
 #include "models/lora_targets.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "engine/core/error.hpp"
+#include "models/text_encoder_loader.hpp"
 
 namespace skingen::models {
 namespace {
@@ -12,7 +14,7 @@ constexpr const char* kWeight = ".weight";
 
 std::string strip_weight(const std::string& n) { return n.substr(0, n.size() - 7); }
 
-engine::LoraComponent unet_component(const engine::TensorStore& store, const UNetDetection& d) {
+engine::LoraComponent unet_component(const engine::TensorStore& store, const UNetDetection* det) {
   engine::LoraComponent c;
   c.name = "unet";
   c.display = "UNet";
@@ -24,6 +26,11 @@ engine::LoraComponent unet_component(const engine::TensorStore& store, const UNe
   c.dotted_prefixes = {"unet.", "model.diffusion_model.", "diffusion_model.", ""};
   // diffusers utils/state_dict_utils.py UNET_TO_DIFFUSERS
   c.dotted_renames = {{"to_q_lora", "to_q"}, {"to_k_lora", "to_k"}, {"to_v_lora", "to_v"}, {"to_out_lora", "to_out.0"}};
+  if (!det) {
+    c.targets_known = false;
+    return c;
+  }
+  const UNetDetection& d = *det;
   const std::string& prefix = d.location.prefix;
   for (const auto* e : store.with_prefix(prefix)) {
     const std::string stored = e->name.substr(prefix.size());
@@ -53,42 +60,30 @@ engine::LoraComponent unet_component(const engine::TensorStore& store, const UNe
   return c;
 }
 
-// OpenCLIP (SD 2.x single files, cond_stage_model.model.) → HF CLIP names, as
-// diffusers scripts/convert_original_stable_diffusion_to_diffusers.py
-// (textenc_conversion_lst, textenc_pattern for the fused in_proj) converts them.
-void add_openclip_targets(engine::LoraComponent& c, const engine::TensorStore& store, const std::string& prefix) {
-  const std::string blocks = prefix + "transformer.resblocks.";
-  for (int i = 0;; ++i) {
-    const std::string b = blocks + std::to_string(i) + ".";
-    const auto* in_proj = store.find(b + "attn.in_proj_weight");
-    if (!in_proj) break;
-    const std::string hf = "text_model.encoder.layers." + std::to_string(i) + ".";
-    const std::int64_t d = in_proj->info->shape.size() == 2 ? in_proj->info->shape[0] / 3 : 0;
-    const char* qkv[] = {"q_proj", "k_proj", "v_proj"};
-    for (int k = 0; k < 3 && d > 0; ++k) {
-      engine::LoraTarget t;
-      t.canonical = hf + "self_attn." + qkv[k];
-      t.shape = {d, in_proj->info->shape[1]};
-      t.stored_weight = b + "attn.in_proj_weight";
-      t.stored_row0 = k * d;
-      t.has_bias = store.contains(b + "attn.in_proj_bias");
-      if (t.has_bias) t.stored_bias = b + "attn.in_proj_bias";
-      c.targets.push_back(std::move(t));
+// The OpenCLIP layout (SD 2.x single files) through the text-encoder loader's
+// name table (openclip_name): q/k/v are thirds of the fused in_proj tensors.
+void add_openclip_targets(engine::LoraComponent& c, const engine::TensorStore& store, const TextEncoderDetection& d) {
+  std::vector<std::string> modules = {"text_model.final_layer_norm", "text_model.embeddings.token_embedding"};
+  for (int i = 0; i < d.config.layers; ++i)
+    for (const char* leaf : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj", "mlp.fc1",
+                             "mlp.fc2", "layer_norm1", "layer_norm2"})
+      modules.push_back("text_model.encoder.layers." + std::to_string(i) + "." + leaf);
+  for (const auto& m : modules) {
+    const auto w = openclip_name(m + kWeight);
+    const auto* e = w ? store.find(d.prefix + w->stored) : nullptr;
+    if (!e || e->info->shape.empty()) continue;
+    engine::LoraTarget t;
+    t.canonical = m;
+    t.shape = e->info->shape;
+    t.stored_weight = e->name;
+    if (w->third >= 0) {
+      t.shape[0] /= 3;
+      t.stored_row0 = w->third * t.shape[0];
     }
-    const std::pair<const char*, const char*> plain[] = {
-        {"attn.out_proj", "self_attn.out_proj"}, {"mlp.c_fc", "mlp.fc1"}, {"mlp.c_proj", "mlp.fc2"},
-        {"ln_1", "layer_norm1"}, {"ln_2", "layer_norm2"}};
-    for (const auto& [oc, hfname] : plain) {
-      const auto* e = store.find(b + oc + kWeight);
-      if (!e) continue;
-      engine::LoraTarget t;
-      t.canonical = hf + hfname;
-      t.shape = e->info->shape;
-      t.stored_weight = e->name;
-      t.has_bias = store.contains(b + oc + ".bias");
-      if (t.has_bias) t.stored_bias = b + oc + ".bias";
-      c.targets.push_back(std::move(t));
-    }
+    const auto b = openclip_name(m + ".bias");
+    t.has_bias = b && store.contains(d.prefix + b->stored);
+    if (t.has_bias) t.stored_bias = d.prefix + b->stored;
+    c.targets.push_back(std::move(t));
   }
 }
 
@@ -108,27 +103,27 @@ engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& sto
   c.dotted_prefixes = {"text_encoder."};
   // diffusers DIFFUSERS_OLD_TO_PEFT: the text encoder's old processor names
   c.dotted_renames = {{"to_q_lora", "q_proj"}, {"to_k_lora", "k_proj"}, {"to_v_lora", "v_proj"}, {"to_out_lora", "out_proj"}};
-  // HF CLIPTextModel under the LDM prefix (SD 1.x), a diffusers folder, or bare.
-  for (const std::string prefix : {"cond_stage_model.transformer.", "text_encoder/", ""}) {
-    if (!store.contains(prefix + "text_model.encoder.layers.0.self_attn.q_proj.weight")) continue;
-    for (const auto* e : store.with_prefix(prefix + "text_model.")) {
-      if (!e->name.ends_with(kWeight)) continue;
-      engine::LoraTarget t;
-      t.canonical = strip_weight(e->name.substr(prefix.size()));
-      t.shape = e->info->shape;
-      t.stored_weight = e->name;
-      const std::string bias = strip_weight(e->name) + ".bias";
-      t.has_bias = store.contains(bias);
-      if (t.has_bias) t.stored_bias = bias;
-      c.targets.push_back(std::move(t));
-    }
+  if (!has_text_encoder(store)) {
+    c.targets_known = false;
     return c;
   }
-  if (store.contains("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight")) {
-    add_openclip_targets(c, store, "cond_stage_model.model.");
+  const auto d = detect_text_encoder(store);
+  if (d.layout == TextEncoderLayout::OpenClip) {
+    add_openclip_targets(c, store, d);
     return c;
   }
-  c.targets_known = false;
+  // HF CLIPTextModel: the stored names under the prefix are the canonical names.
+  for (const auto* e : store.with_prefix(d.prefix + "text_model.")) {
+    if (!e->name.ends_with(kWeight)) continue;
+    engine::LoraTarget t;
+    t.canonical = strip_weight(e->name.substr(d.prefix.size()));
+    t.shape = e->info->shape;
+    t.stored_weight = e->name;
+    const std::string bias = strip_weight(e->name) + ".bias";
+    t.has_bias = store.contains(bias);
+    if (t.has_bias) t.stored_bias = bias;
+    c.targets.push_back(std::move(t));
+  }
   return c;
 }
 
@@ -146,14 +141,22 @@ engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::
   return r;
 }
 
-engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection& unet,
+engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection* unet,
                                             const LoraLoadedParts& loaded) {
   engine::LoraModelTargets m;
-  m.model = unet.family;
   m.components.push_back(unet_component(store, unet));
-  m.components.back().loaded = loaded.unet;
+  m.components.back().loaded = loaded.unet && unet;
   m.components.push_back(text_encoder_lora_component(store));
-  m.components.back().loaded = loaded.text_encoder;
+  m.components.back().loaded = loaded.text_encoder && m.components.back().targets_known;
+  if (unet) {
+    m.model = unet->family;
+  } else {
+    // No UNet: the family from the text encoder's width (CLIP-L 768: SD 1.x; OpenCLIP-H 1024: SD 2.x).
+    const auto& te = m.components.back().targets;
+    const auto it = std::find_if(te.begin(), te.end(), [](const engine::LoraTarget& t) { return t.canonical.ends_with("mlp.fc2"); });
+    m.model = it == te.end() ? "SD" : family_for_context_dim(it->shape[0]);
+    if (m.model.empty()) m.model = "SD";
+  }
   // kohya sd-scripts sdxl_train_network / networks/lora.py: SDXL has two text encoders
   // (lora_te1_, lora_te2_); SD3 adds a third; Flux / SD3 transformers have no UNet blocks.
   const std::string sdxl = "SDXL's (two text encoders)";

@@ -16,7 +16,9 @@ struct LoraLoadedParts {
   bool text_encoder = false;
 };
 
-engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection& unet,
+// `unet`: the detected UNet, or nullptr for a store without one (a text
+// encoder file): UNet modules then count as "not applied (UNet not loaded)".
+engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, const UNetDetection* unet,
                                             const LoraLoadedParts& loaded);
 
 // The text encoder's LoRA targets alone (empty, targets_known = false, when

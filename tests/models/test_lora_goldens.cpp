@@ -59,7 +59,7 @@ std::vector<engine::LoraRequest> requests(const fs::path& dir, const nlohmann::j
 std::map<std::string, engine::Tensor> deltas(const engine::TensorStore& store, const std::vector<engine::LoraRequest>& req) {
   ops::Context ctx(0);
   const auto det = models::detect_unet(store);
-  engine::LoraPatcher p(ctx, models::lora_model_targets(store, det, {.unet = true, .text_encoder = true}), req);
+  engine::LoraPatcher p(ctx, models::lora_model_targets(store, &det, {.unet = true, .text_encoder = true}), req);
   std::map<std::string, engine::Tensor> r;
   for (const auto& pl : p.planned()) {
     const auto& comp = p.model().components[static_cast<std::size_t>(pl.component)];
@@ -78,8 +78,9 @@ engine::Tensor eps_with(const engine::TensorStore& store, const std::vector<engi
   ops::Context ctx(0);
   engine::BufferPool pool;
   models::UNetLoadOptions o;
+  const auto det = models::detect_unet(store);
   auto patcher = std::make_unique<engine::LoraPatcher>(
-      ctx, models::lora_model_targets(store, models::detect_unet(store), {.unet = true, .text_encoder = false}), req);
+      ctx, models::lora_model_targets(store, &det, {.unet = true, .text_encoder = false}), req);
   o.patcher = patcher.get();
   auto loaded = models::load_unet(ctx, store, o);
   for (const auto& l : patcher->loras())

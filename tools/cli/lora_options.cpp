@@ -56,7 +56,7 @@ std::unique_ptr<engine::LoraPatcher> make_lora_patcher(ops::Context& ctx, const 
   lo.strict = o.lora_strict;
   lo.verbose = o.verbose;
   lo.record_norms = record_norms;
-  return std::make_unique<engine::LoraPatcher>(ctx, models::lora_model_targets(store, unet, parts),
+  return std::make_unique<engine::LoraPatcher>(ctx, models::lora_model_targets(store, &unet, parts),
                                                std::move(requests), lo);
 }
 
