@@ -1,12 +1,14 @@
 #include "engine/lora_gemm.hpp"
 
+#include <omp.h>
+
 namespace skingen::engine {
 
 using dnnl::memory;
 
 const LoraGemm::Entry& LoraGemm::entry(const Key& key) {
   if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
-  const auto [m, k, n, trans_a, accumulate] = key;
+  const auto [m, k, n, trans_a, accumulate, threads] = key;
   const auto f32 = memory::data_type::f32;
   Entry e;
   e.a = trans_a ? memory::desc({m, k}, f32, memory::dims{1, m}) : memory::desc({m, k}, f32, memory::format_tag::ab);
@@ -29,7 +31,16 @@ const LoraGemm::Entry& LoraGemm::entry(const Key& key) {
 void LoraGemm::run(const float* a, bool trans_a, const float* b, float* c, std::int64_t m, std::int64_t k,
                    std::int64_t n, float s, bool accumulate) {
   if (m == 0 || n == 0) return;
-  const Entry& e = entry({m, k, n, trans_a, accumulate});
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  // oneDNN (OpenMP build) fixes a primitive's thread count when it is created and runs a
+  // one-thread primitive without a parallel region: create and run small ones under 1 thread.
+  const int threads = flops < single_thread_flops_ ? 1 : ctx_->threads();
+  struct ThreadScope {
+    int restore;
+    explicit ThreadScope(int t, int r) : restore(r) { omp_set_num_threads(t); }
+    ~ThreadScope() { omp_set_num_threads(restore); }
+  } scope(threads, ctx_->threads());
+  const Entry& e = entry({m, k, n, trans_a, accumulate, threads});
   const auto& eng = ctx_->engine();
   // oneDNN reads through non-const handles; the inputs are not written.
   memory am(e.a, eng, const_cast<float*>(a));
@@ -41,7 +52,7 @@ void LoraGemm::run(const float* a, bool trans_a, const float* b, float* c, std::
                                   {DNNL_ARG_DST, cm},
                                   {DNNL_ARG_ATTR_OUTPUT_SCALES, sm}});
   ctx_->stream().wait();
-  flops_ += 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  flops_ += flops;
 }
 
 }  // namespace skingen::engine

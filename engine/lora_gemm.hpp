@@ -16,7 +16,12 @@ namespace skingen::engine {
 
 class LoraGemm {
  public:
-  explicit LoraGemm(ops::Context& ctx) : ctx_(&ctx) {}
+  // Products under `single_thread_flops` run on one thread: a rank-16 LoRA is
+  // a hundred small products, and each parallel region costs a barrier that
+  // a busy machine can stretch to a scheduler time slice.
+  explicit LoraGemm(ops::Context& ctx, double single_thread_flops = kSingleThreadFlops)
+      : ctx_(&ctx), single_thread_flops_(single_thread_flops) {}
+  static constexpr double kSingleThreadFlops = 64e6;
 
   // c[M, N] = s · op(a)[M, K] · b[K, N] (+ c when `accumulate`). op(a) = a
   // stored [M, K], or a stored [K, M] read transposed when `trans_a`.
@@ -26,12 +31,13 @@ class LoraGemm {
   double flops() const { return flops_; }  // 2·M·N·K summed over calls
 
  private:
-  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, bool, bool>;
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, bool, bool, int>;  // m, k, n, trans, acc, threads
   struct Entry {
     dnnl::matmul prim;
     dnnl::memory::desc a, b, c, scale;
   };
   ops::Context* ctx_;
+  double single_thread_flops_;
   std::map<Key, Entry> cache_;
   double flops_ = 0;
 

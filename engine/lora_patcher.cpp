@@ -105,6 +105,9 @@ void LoraPatcher::resolve(Lora& l) {
     if (res.match == LoraMatch::Matched) ++matched;
     else ++not_loaded;
   }
+  // Modules that will not be merged keep no fp32 copies.
+  for (std::size_t i = 0; i < l.file.modules.size(); ++i)
+    if (l.modules[i].resolution.match != LoraMatch::Matched || l.modules[i].parts == 0) l.file.modules[i].release();
   for (const auto& t : l.file.unrecognized) {
     l.unrecognized.push_back({t, "not a tensor of any supported LoRA format"});
     unmatched.push_back(t + " (not a tensor of any supported LoRA format)");
