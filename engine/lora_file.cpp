@@ -70,8 +70,6 @@ constexpr std::array<Suffix, 2> kProcessorSuffixes{{
     {"_lora.up.weight", R::Up, N::Diffusers},
 }};
 
-bool roles_naming_agree(N a, N b) { return a == b; }
-
 std::string naming_name(N n) {
   switch (n) {
     case N::Kohya: return "kohya/LyCORIS";
@@ -209,7 +207,7 @@ LoraFile LoraFile::open(const std::filesystem::path& path) {
         return !n.empty() && !n.ends_with(".alpha") && !n.ends_with(".scale") && !n.ends_with(".dora_scale");
       });
       if (first_weight) m.naming = naming;
-      else if (!roles_naming_agree(m.naming, naming))
+      else if (m.naming != naming)
         throw FormatError(where + ": LoRA module '" + key + "' mixes " + naming_name(m.naming) + " and " +
                           naming_name(naming) + " tensor names ('" + info.name + "')");
     }

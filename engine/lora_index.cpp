@@ -22,19 +22,24 @@ void add_name(std::unordered_map<std::string, int>& map, const std::string& name
 std::size_t bounded_edit_distance(const std::string& a, const std::string& b, std::size_t limit) {
   const std::size_t n = a.size(), m = b.size();
   if ((n > m ? n - m : m - n) > limit) return limit + 1;
-  std::vector<std::size_t> prev(m + 1), cur(m + 1);
-  for (std::size_t j = 0; j <= m; ++j) prev[j] = j;
+  // Only cells with |i − j| ≤ limit can stay within the limit: a band of the DP table.
+  const std::size_t big = limit + 1;
+  std::vector<std::size_t> prev(m + 1, big), cur(m + 1, big);
+  for (std::size_t j = 0; j <= std::min(m, limit); ++j) prev[j] = j;
   for (std::size_t i = 1; i <= n; ++i) {
-    cur[0] = i;
+    const std::size_t lo = i > limit ? i - limit : 1, hi = std::min(m, i + limit);
+    std::fill(cur.begin(), cur.end(), big);
+    if (i <= limit) cur[0] = i;
     std::size_t row_min = cur[0];
-    for (std::size_t j = 1; j <= m; ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    for (std::size_t j = lo; j <= hi; ++j) {
+      const std::size_t v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] = std::min(v, big);
       row_min = std::min(row_min, cur[j]);
     }
-    if (row_min > limit) return limit + 1;
+    if (row_min > limit) return big;
     std::swap(prev, cur);
   }
-  return prev[m];
+  return std::min(prev[m], big);
 }
 
 LoraIndex::LoraIndex(const LoraModelTargets& model) : model_(&model) {
@@ -117,11 +122,12 @@ LoraResolution LoraIndex::resolve(const std::string& key) const {
 
 std::string LoraIndex::closest(const std::string& key) const {
   std::string best;
-  std::size_t best_d = std::numeric_limits<std::size_t>::max() - 1;
+  // Hints further than this many edits away help nobody (and a band this wide keeps it fast).
+  std::size_t best_d = std::max<std::size_t>(12, key.size() / 4);
   auto consider = [&](const std::string& candidate) {
-    const std::size_t limit = std::min(best_d, key.size() + candidate.size());
+    const std::size_t limit = best_d;
     const std::size_t d = bounded_edit_distance(key, candidate, limit);
-    if (d < best_d || (d == best_d && candidate < best)) {
+    if (d < best_d || (d == best_d && (best.empty() || candidate < best))) {
       best_d = d;
       best = candidate;
     }

@@ -26,6 +26,10 @@ double sq_diff(const Tensor& a, const Tensor& b) {
   return s;
 }
 
+const Tensor& bias_delta(const LoraModule& m) {
+  return m.get(m.has(LoraRole::DiffB) ? LoraRole::DiffB : LoraRole::UpBias);
+}
+
 }  // namespace
 
 LoraPatcher::LoraPatcher(ops::Context& ctx, LoraModelTargets model, std::vector<LoraRequest> requests,
@@ -69,8 +73,7 @@ void LoraPatcher::resolve(Lora& l) {
       continue;
     }
     if (res.match == LoraMatch::Unmatched) {
-      if (options_.verbose || options_.strict || unmatched.size() < kLoraUnmatchedListed) st.hint = index_.closest(m.key);
-      unmatched.push_back(m.key + (st.hint.empty() ? "" : " (closest: " + st.hint + ")"));
+      unmatched.push_back(m.key);
       continue;
     }
     if (res.target < 0) {  // a component the checkpoint does not hold: classified by prefix only
@@ -87,9 +90,7 @@ void LoraPatcher::resolve(Lora& l) {
         const std::string why = comp.explain_mismatch(target, m.delta_shape);
         if (!why.empty()) problem += ": " + why;
       }
-    } else if (m.has_bias_delta() && (!target.has_bias || m.get(m.has(LoraRole::DiffB) ? LoraRole::DiffB
-                                                                                       : LoraRole::UpBias)
-                                                                   .numel() != target.shape[0])) {
+    } else if (m.has_bias_delta() && (!target.has_bias || bias_delta(m).numel() != target.shape[0])) {
       problem = "bias delta does not fit " + comp.display + " " + target.canonical +
                 (target.has_bias ? " (output size " + std::to_string(target.shape[0]) + ")" : " (it has no bias)");
     } else if (m.dora() && !dora_axis(m, target.shape)) {
@@ -113,6 +114,14 @@ void LoraPatcher::resolve(Lora& l) {
     unmatched.push_back(t + " (not a tensor of any supported LoRA format)");
   }
 
+  // The closest real key for the unmatched keys that get listed (in the error or the report).
+  const std::size_t listed = options_.verbose || options_.strict ? unmatched.size() : kLoraUnmatchedListed;
+  for (std::size_t i = 0, shown = 0; i < l.modules.size() && shown < listed; ++i) {
+    if (l.modules[i].resolution.match != LoraMatch::Unmatched) continue;
+    l.modules[i].hint = index_.closest(l.file.modules[i].key);
+    if (!l.modules[i].hint.empty()) unmatched[shown] += " (closest: " + l.modules[i].hint + ")";
+    ++shown;
+  }
   const std::string base = l.file.base_model().empty() ? "" : " (its metadata says ss_base_model_version=" +
                                                                    l.file.base_model() + ")";
   if (!foreign.empty())
@@ -144,7 +153,7 @@ void LoraPatcher::apply(const Entry& e, const std::string& component, const Tens
   const double mult = l.request.multiplier(component);
   const auto s = static_cast<float>(mult * m.base_scale());
   if (e.bias) {
-    if (weight.numel() != m.get(m.has(LoraRole::DiffB) ? LoraRole::DiffB : LoraRole::UpBias).numel())
+    if (weight.numel() != bias_delta(m).numel())
       throw FormatError(l.file.path.string() + ": LoRA module '" + m.key + "': bias delta does not fit " +
                         shape_str(weight.shape()));
     add_lora_bias_delta(m, s, weight);

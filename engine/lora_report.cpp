@@ -92,7 +92,10 @@ std::vector<std::string> LoraPatcher::report() const {
       namings.insert(naming_word(m.naming));
       if (!st.dora_axis.empty()) dora_axes.insert(st.dora_axis);
     }
-    for (const auto& [t, why] : l.unrecognized) unmatched_lines.push_back(t + "  (" + why + ")"), ++unmatched;
+    for (const auto& [t, why] : l.unrecognized) {
+      unmatched_lines.push_back(t + "  (" + why + ")");
+      ++unmatched;
+    }
 
     std::string line = l.file.name + ": " + std::to_string(applied) + "/" + std::to_string(l.modules.size()) +
                        " modules applied (";
