@@ -17,7 +17,7 @@
 
 namespace skingen::engine {
 
-struct LoraTarget {
+struct LoraWeightTarget {
   std::string canonical;             // canonical module name; the weight is canonical + ".weight"
   Shape shape;                       // the weight's stored shape
   bool has_bias = false;
@@ -39,9 +39,9 @@ struct LoraComponent {
   std::vector<std::string> dotted_prefixes;  // "unet.", "" (unprefixed keys)
   // Old diffusers attention-processor names, replaced at the end of a dotted key: {"to_q_lora", "to_q"}.
   std::vector<std::pair<std::string, std::string>> dotted_renames;
-  std::vector<LoraTarget> targets;
+  std::vector<LoraWeightTarget> targets;
   // Optional: why a ΔW of shape `delta` does not fit `target` ("made for SDXL: context 2048 ≠ 768").
-  std::function<std::string(const LoraTarget& target, const Shape& delta)> explain_mismatch;
+  std::function<std::string(const LoraWeightTarget& target, const Shape& delta)> explain_mismatch;
 };
 
 // A key prefix that belongs to another model family: {"lora_te1_", "SDXL (two text encoders)"}.

@@ -38,7 +38,7 @@ engine::LoraComponent unet_component(const engine::TensorStore& store, const UNe
     const auto canonical = d.location.ldm ? unet_ldm_to_diffusers(stored, d.layout) : std::optional<std::string>(stored);
     if (!canonical) continue;  // not a UNet weight (the loader reports leftovers)
     const auto ldm = d.location.ldm ? std::optional<std::string>(stored) : unet_diffusers_to_ldm(stored, d.layout);
-    engine::LoraTarget t;
+    engine::LoraWeightTarget t;
     t.canonical = strip_weight(*canonical);
     t.shape = e->info->shape;
     t.stored_weight = e->name;
@@ -49,7 +49,7 @@ engine::LoraComponent unet_component(const engine::TensorStore& store, const UNe
     c.targets.push_back(std::move(t));
   }
   const std::int64_t context = d.config.context_dim;
-  c.explain_mismatch = [context](const engine::LoraTarget& t, const engine::Shape& delta) -> std::string {
+  c.explain_mismatch = [context](const engine::LoraWeightTarget& t, const engine::Shape& delta) -> std::string {
     const bool cross = t.canonical.ends_with("attn2.to_k") || t.canonical.ends_with("attn2.to_v");
     if (!cross || delta.size() < 2 || delta[1] == context) return "";
     const std::string fam = family_for_context_dim(delta[1]);
@@ -72,7 +72,7 @@ void add_openclip_targets(engine::LoraComponent& c, const engine::TensorStore& s
     const auto w = openclip_name(m + kWeight);
     const auto* e = w ? store.find(d.prefix + w->stored) : nullptr;
     if (!e || e->info->shape.empty()) continue;
-    engine::LoraTarget t;
+    engine::LoraWeightTarget t;
     t.canonical = m;
     t.shape = e->info->shape;
     t.stored_weight = e->name;
@@ -115,7 +115,7 @@ engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& sto
   // HF CLIPTextModel: the stored names under the prefix are the canonical names.
   for (const auto* e : store.with_prefix(d.prefix + "text_model.")) {
     if (!e->name.ends_with(kWeight)) continue;
-    engine::LoraTarget t;
+    engine::LoraWeightTarget t;
     t.canonical = strip_weight(e->name.substr(d.prefix.size()));
     t.shape = e->info->shape;
     t.stored_weight = e->name;
@@ -127,7 +127,7 @@ engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& sto
   return c;
 }
 
-engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::LoraTarget& t, bool bias) {
+engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::LoraWeightTarget& t, bool bias) {
   const std::string& name = bias ? t.stored_bias : t.stored_weight;
   const engine::Tensor all = store.read_f32(name);
   const engine::Shape want = bias ? engine::Shape{t.shape[0]} : t.shape;
@@ -153,7 +153,7 @@ engine::LoraModelTargets lora_model_targets(const engine::TensorStore& store, co
   } else {
     // No UNet: the family from the text encoder's width (CLIP-L 768: SD 1.x; OpenCLIP-H 1024: SD 2.x).
     const auto& te = m.components.back().targets;
-    const auto it = std::find_if(te.begin(), te.end(), [](const engine::LoraTarget& t) { return t.canonical.ends_with("mlp.fc2"); });
+    const auto it = std::find_if(te.begin(), te.end(), [](const engine::LoraWeightTarget& t) { return t.canonical.ends_with("mlp.fc2"); });
     m.model = it == te.end() ? "SD" : family_for_context_dim(it->shape[0]);
     if (m.model.empty()) m.model = "SD";
   }

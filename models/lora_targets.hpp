@@ -27,7 +27,7 @@ engine::LoraComponent text_encoder_lora_component(const engine::TensorStore& sto
 
 // The fp32 weight (or bias) of a target as stored, sliced out of a fused
 // tensor where it is one (lora-check and tests read weights without a model).
-engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::LoraTarget& target, bool bias);
+engine::Tensor read_lora_target(const engine::TensorStore& store, const engine::LoraWeightTarget& target, bool bias);
 
 // "SD 1.x" for 768, "SD 2.x" for 1024, "SDXL" for 2048; "" otherwise.
 std::string family_for_context_dim(std::int64_t dim);
