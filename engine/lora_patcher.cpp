@@ -17,10 +17,15 @@ std::string list(const std::vector<std::string>& items, std::size_t max) {
   return s;
 }
 
-double sq_diff(const Tensor& a, const Tensor& b) {
+// Σ (a − b)², or Σ a² without b.
+double sq_diff(const Tensor& a, const Tensor* b) {
+  const float* x = a.f32_data();
+  const float* y = b ? b->f32_data() : nullptr;
+  const std::int64_t n = a.numel();
   double s = 0;
-  for (std::int64_t i = 0; i < a.numel(); ++i) {
-    const double d = static_cast<double>(a.f32_data()[i]) - b.f32_data()[i];
+#pragma omp parallel for reduction(+ : s) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - (y ? y[i] : 0.0f);
     s += d * d;
   }
   return s;
@@ -147,9 +152,9 @@ void LoraPatcher::apply(const Entry& e, const std::string& component, const Tens
   Lora& l = loras_[static_cast<std::size_t>(e.lora)];
   LoraModule& m = l.file.modules[static_cast<std::size_t>(e.module)];
   Module& st = l.modules[static_cast<std::size_t>(e.module)];
+  const Tensor before = options_.record_norms ? weight.clone() : Tensor();  // not part of the merge timing
   const auto t0 = std::chrono::steady_clock::now();
   const double f0 = gemm_.flops();
-  const Tensor before = options_.record_norms ? weight.clone() : Tensor();
   const double mult = l.request.multiplier(component);
   const auto s = static_cast<float>(mult * m.base_scale());
   if (e.bias) {
@@ -166,10 +171,13 @@ void LoraPatcher::apply(const Entry& e, const std::string& component, const Tens
       else add_lora_delta(gemm_, m, s, weight);
     }
   }
-  if (options_.record_norms && !e.bias) st.weight_norm = w0_norm;
-  if (options_.record_norms) st.delta_norm = std::sqrt(st.delta_norm.value_or(0) * st.delta_norm.value_or(0) + sq_diff(weight, before));
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.flops += gemm_.flops() - f0;
+  if (options_.record_norms) {
+    if (!e.bias) st.weight_norm = w0_norm;
+    const double d = st.delta_norm.value_or(0);
+    st.delta_norm = std::sqrt(d * d + sq_diff(weight, &before));
+  }
   if (++st.parts_done == st.parts) m.release();  // merged for good: drop the fp32 copies
 }
 
@@ -183,7 +191,7 @@ void LoraPatcher::patch(const std::string& component, const std::string& canonic
   for (const auto& e : it->second)
     if (!e.bias && loras_[static_cast<std::size_t>(e.lora)].file.modules[static_cast<std::size_t>(e.module)].dora())
       w0 = weight.clone();
-  const double w0_norm = options_.record_norms ? std::sqrt(sq_diff(weight, Tensor::zeros(DType::F32, weight.shape()))) : 0;
+  const double w0_norm = options_.record_norms ? std::sqrt(sq_diff(weight, nullptr)) : 0;
   for (const auto& e : it->second) apply(e, component, w0, w0_norm, weight);
   plan_.erase(it);  // a weight is patched once
 }

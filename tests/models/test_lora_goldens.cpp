@@ -164,5 +164,6 @@ TEST_CASE("Stacked LoRAs merge independently of their order", "[lora]") {
   }
   const auto ea = eps_with(store, requests(dir, c, 0.7));
   const auto eb = eps_with(store, requests(dir, c, 0.7, true));
-  CHECK(relative_l2(eb, ea) <= 1e-6);
+  // The weights differ by fp32 rounding (above); the UNet amplifies that a little.
+  CHECK(relative_l2(eb, ea) <= 1e-5);
 }
