@@ -12,6 +12,10 @@ namespace {
 using R = LoraRole;
 using I = std::int64_t;
 
+// Elementwise passes over fewer elements run on one thread: a parallel region's
+// barrier costs more than ~1M multiply-adds on a busy machine.
+constexpr I kParallelElements = I{1} << 20;
+
 // dst[out, in·kh·kw] (+)= s · Σ_ij t[i, j, kh, kw] · a[p ← i] · b[j, q]: the Tucker
 // rebuild of LyCORIS functional/general.py rebuild_tucker (einsum
 // "i j ..., i p, j r -> p r ..."). t [r1, r2, kh, kw], b [r2, in]; `a` is
@@ -58,7 +62,7 @@ void add_loha(LoraGemm& g, const LoraModule& m, float s, float* w, I n) {
   const Tensor m2 = factor(g, m, R::HadaW2A, R::HadaW2B, R::HadaT2);
   const float* p1 = m1.f32_data();
   const float* p2 = m2.f32_data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelElements)
   for (I i = 0; i < n; ++i) w[i] += s * (p1[i] * p2[i]);
 }
 
@@ -71,7 +75,7 @@ void add_lokr(LoraGemm& g, const LoraModule& m, float s, float* w, I n) {
   const float* p1 = w1.f32_data();
   const float* p2 = w2.f32_data();
   // kron: ΔW[i·c + p, j·d + q] = w1[i, j] · w2[p, q] (torch.kron; a 4-D w2 flattens the same way).
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (n >= kParallelElements)
   for (I i = 0; i < a; ++i)
     for (I p = 0; p < c; ++p) {
       float* row = w + (i * c + p) * (b * d);
@@ -106,7 +110,7 @@ void add_lora_delta(LoraGemm& g, const LoraModule& m, float s, Tensor& w) {
     case LoraKind::Full: {
       if (!m.has(R::Diff)) return;
       const float* d = m.get(R::Diff).f32_data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelElements)
       for (I i = 0; i < n; ++i) wd[i] += s * d[i];
       return;
     }

@@ -32,6 +32,16 @@ void LoraGemm::run(const float* a, bool trans_a, const float* b, float* c, std::
                    std::int64_t n, float s, bool accumulate) {
   if (m == 0 || n == 0) return;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  if (flops < kTinyFlops) {
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        float acc = 0;
+        for (std::int64_t x = 0; x < k; ++x) acc += (trans_a ? a[x * m + i] : a[i * k + x]) * b[x * n + j];
+        c[i * n + j] = s * acc + (accumulate ? c[i * n + j] : 0.0f);
+      }
+    flops_ += flops;
+    return;
+  }
   // oneDNN (OpenMP build) fixes a primitive's thread count when it is created and runs a
   // one-thread primitive without a parallel region: create and run small ones under 1 thread.
   const int threads = flops < single_thread_flops_ ? 1 : ctx_->threads();

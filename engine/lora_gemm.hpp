@@ -22,6 +22,10 @@ class LoraGemm {
   explicit LoraGemm(ops::Context& ctx, double single_thread_flops = kSingleThreadFlops)
       : ctx_(&ctx), single_thread_flops_(single_thread_flops) {}
   static constexpr double kSingleThreadFlops = 64e6;
+  // Below this a plain loop: building (JIT-compiling) a oneDNN primitive costs
+  // milliseconds, far more than a LoKr factor's 2×4 @ 4×2 product. Every
+  // product of a real LoRA on an SD model is above it.
+  static constexpr double kTinyFlops = 1e5;
 
   // c[M, N] = s · op(a)[M, K] · b[K, N] (+ c when `accumulate`). op(a) = a
   // stored [M, K], or a stored [K, M] read transposed when `trans_a`.

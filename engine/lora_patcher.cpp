@@ -23,7 +23,7 @@ double sq_diff(const Tensor& a, const Tensor* b) {
   const float* y = b ? b->f32_data() : nullptr;
   const std::int64_t n = a.numel();
   double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n >= (std::int64_t{1} << 20))
   for (std::int64_t i = 0; i < n; ++i) {
     const double d = static_cast<double>(x[i]) - (y ? y[i] : 0.0f);
     s += d * d;
