@@ -131,7 +131,8 @@ TEST_CASE("Bad LoRAs are clear errors and nothing is written", "[lora][e2e]") {
   fs::resize_file(cut, fs::file_size(full) - 1000);
   expect_error("truncated", " --lora '" + cut.string() + "'", 1, {"truncated.safetensors", "past the data buffer"});
 
-  expect_error("bad multiplier", " --lora '" + full.string() + ":strong'", 2, {"'strong' is not a number"});
+  // FILE[:UNET[:TE]] splits numbers only, so a non-number stays part of the file name.
+  expect_error("bad multiplier", " --lora '" + full.string() + ":strong'", 1, {"kohya_lora.safetensors:strong", "cannot open"});
 
   LoraBuilder typo(6);
   const std::string bad = kQ + "q";
@@ -145,4 +146,27 @@ TEST_CASE("Bad LoRAs are clear errors and nothing is written", "[lora][e2e]") {
   CHECK(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("typo: 1/2 modules applied (UNet 1); 1 unmatched"));
   CHECK_THAT(r.err, Catch::Contains("  unmatched: " + bad + "  → closest real key: " + kQ));
+}
+
+TEST_CASE("generate merges --lora and <lora:NAME:W> tags into the UNet and the text encoder", "[lora][e2e]") {
+  TempDir dir;
+  const auto d = dir.path().string();
+  const auto tok = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+  REQUIRE(run_skingen("fixture checkpoint --preset tiny --out '" + d + "/tiny.safetensors'", dir).code == 0);
+  REQUIRE(run_skingen("fixture lora --for tiny --preset kohya-locon --rank 4 --out '" + d + "/skin_4-000015.safetensors'", dir)
+              .code == 0);
+  const std::string base = "generate --model '" + d + "/tiny.safetensors' --tokenizer '" + tok +
+                           "' --steps 1 --size 64x64 --seed 3 --lora-dir '" + d + "'";
+  const auto plain = run_skingen(base + " --prompt 'skin' --out '" + d + "/plain.png'", dir);
+  REQUIRE(plain.code == 0);
+  const auto flag = run_skingen(base + " --prompt 'skin' --lora '" + d + "/skin_4-000015.safetensors:0.8' --out '" + d + "/flag.png'", dir);
+  INFO(flag.err);
+  REQUIRE(flag.code == 0);
+  CHECK_THAT(flag.err, Catch::Contains("skin_4-000015: 127/127 modules applied (UNet 115, text encoder 12), rank 4, "
+                                       "alpha 4 (scale 1 × 0.8)"));
+  const auto tag = run_skingen(base + " --prompt 'skin <lora:skin_4-000015:0.8>' --out '" + d + "/tag.png'", dir);
+  INFO(tag.err);
+  REQUIRE(tag.code == 0);
+  CHECK_THAT(tag.err, Catch::Contains("skin_4-000015: 127/127 modules applied"));
+  CHECK(slurp(dir.path() / "flag.png") != slurp(dir.path() / "plain.png"));
 }

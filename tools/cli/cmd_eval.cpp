@@ -58,10 +58,11 @@ void register_eval_unet(CLI::App& parent) {
     const auto t = input_tensor(in, "t", 1);
     const auto context = input_tensor(in, "context", 3);
 
-    auto load_options = unet_load_options(o->model);
+    auto load_options = unet_load_options(o->model, true);
     // LoRAs are read and checked against the model before it is loaded, then merged as it loads.
-    const auto lora = make_lora_patcher(ctx, store, models::detect_unet(store, load_options), o->model,
-                                        {.unet = true, .text_encoder = false});
+    const auto detection = models::detect_unet(store, load_options);
+    const auto lora = make_lora_patcher(ctx, store, &detection, lora_specs(o->model),
+                                        {.unet = true, .text_encoder = false}, o->model.lora_strict, o->model.verbose);
     load_options.patcher = lora.get();
     auto loaded = models::load_unet(ctx, store, load_options);
     std::fprintf(stderr, "skingen: %s (%s), %s, loaded in %.2f s\n", o->model.model.c_str(),

@@ -24,9 +24,11 @@ void register_lora_check(CLI::App& app) {
     if (o->model.loras.empty()) throw UsageError("lora-check: give at least one --lora FILE");
     ops::Context ctx(o->threads);
     const auto store = engine::TensorStore::open(o->model.model);
-    const auto detection = models::detect_unet(store, unet_load_options(o->model));
+    const auto detection = models::detect_unet(store, unet_load_options(o->model, true));
     // Every part the checkpoint holds counts as loaded: its weights are read here.
-    const auto patcher = make_lora_patcher(ctx, store, detection, o->model, {.unet = true, .text_encoder = true}, true);
+    const auto patcher = make_lora_patcher(ctx, store, &detection, lora_specs(o->model),
+                                           {.unet = true, .text_encoder = true}, o->model.lora_strict,
+                                           o->model.verbose, true);
     for (const auto& p : patcher->planned()) {
       const auto& comp = patcher->model().components[static_cast<std::size_t>(p.component)];
       const auto& target = comp.targets[static_cast<std::size_t>(p.target)];

@@ -73,11 +73,12 @@ nlohmann::json parse_json_option(const std::string& flag, const std::string& val
   }
 }
 
-models::UNetLoadOptions unet_load_options(const ModelOptions& o) {
+models::UNetLoadOptions unet_load_options(const ModelOptions& o, bool loras_handled) {
   models::UNetLoadOptions r;
   if (!o.unet_config.empty()) r.config_override = parse_json_option("--unet-config", o.unet_config);
   if (o.prediction == "eps") r.prediction = models::Prediction::Epsilon;
   if (o.prediction == "v") r.prediction = models::Prediction::V;
+  if (!o.loras.empty() && !loras_handled) throw UsageError("--lora: this command does not apply LoRAs");
   return r;
 }
 
