@@ -15,6 +15,7 @@
 #include "ops/layout.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
+#include "tools/cli/lora_options.hpp"
 
 namespace skingen::cli {
 namespace {
@@ -57,10 +58,17 @@ void register_eval_unet(CLI::App& parent) {
     const auto t = input_tensor(in, "t", 1);
     const auto context = input_tensor(in, "context", 3);
 
-    auto loaded = models::load_unet(ctx, store, unet_load_options(o->model));
+    auto load_options = unet_load_options(o->model, true);
+    // LoRAs are read and checked against the model before it is loaded, then merged as it loads.
+    const auto detection = models::detect_unet(store, load_options);
+    const auto lora = make_lora_patcher(ctx, store, &detection, lora_specs(o->model),
+                                        {.unet = true, .text_encoder = false}, o->model.lora_strict, o->model.verbose);
+    load_options.patcher = lora.get();
+    auto loaded = models::load_unet(ctx, store, load_options);
     std::fprintf(stderr, "skingen: %s (%s), %s, loaded in %.2f s\n", o->model.model.c_str(),
                  loaded.detection.location.layout_name().c_str(), loaded.detection.config.summary().c_str(),
                  loaded.seconds);
+    if (lora) print_lora_report(*lora, stderr);
 
     engine::BufferPool pool;
     engine::NamedTensors out;

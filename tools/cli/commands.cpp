@@ -12,6 +12,7 @@ void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_fixture(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_lora_check(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_generate(app);
@@ -23,6 +24,7 @@ void register_commands(CLI::App& app) {
   register_tokenize(app);
   register_bench(app);
   register_fixture(app);
+  register_lora_check(app);
 }
 
 }  // namespace skingen::cli

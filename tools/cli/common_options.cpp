@@ -14,7 +14,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& o, bool required) {
                   "UNet config override: diffusers config.json fields, as a JSON file or inline JSON");
   cmd->add_option("--prediction", o.prediction, "Model output type: eps or v (default: detected)")
       ->check(CLI::IsMember({"eps", "v"}));
-  cmd->add_option("--lora", o.loras, "LoRA file FILE[:UNET_SCALE[:TE_SCALE]] (repeatable)");
+  cmd->add_option("--lora", o.loras,
+                  "LoRA file FILE[:UNET_SCALE[:TE_SCALE]] (repeatable; TE_SCALE defaults to UNET_SCALE, both to 1)");
+  cmd->add_flag("--lora-strict", o.lora_strict, "Fail when a LoRA key matches nothing in the model");
+  cmd->add_flag("--verbose", o.verbose, "List every unmatched LoRA key (else the first few)");
 }
 
 void add_threads_option(CLI::App* cmd, int& threads) {
@@ -70,12 +73,12 @@ nlohmann::json parse_json_option(const std::string& flag, const std::string& val
   }
 }
 
-models::UNetLoadOptions unet_load_options(const ModelOptions& o) {
+models::UNetLoadOptions unet_load_options(const ModelOptions& o, bool loras_handled) {
   models::UNetLoadOptions r;
   if (!o.unet_config.empty()) r.config_override = parse_json_option("--unet-config", o.unet_config);
   if (o.prediction == "eps") r.prediction = models::Prediction::Epsilon;
   if (o.prediction == "v") r.prediction = models::Prediction::V;
-  if (!o.loras.empty()) throw UsageError("--lora: LoRA loading is not implemented yet");
+  if (!o.loras.empty() && !loras_handled) throw UsageError("--lora: this command does not apply LoRAs");
   return r;
 }
 

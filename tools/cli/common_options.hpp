@@ -17,6 +17,8 @@ struct ModelOptions {
   std::string unet_config;  // JSON text or a path to a JSON file
   std::string prediction;   // "", "eps" or "v"
   std::vector<std::string> loras;
+  bool lora_strict = false;
+  bool verbose = false;
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& o, bool required = true);
@@ -29,6 +31,8 @@ ops::Tiling parse_tiling(const std::string& tile);
 void parse_size(const std::string& text, int& width, int& height);
 // A JSON option given inline or as a file path; null when empty.
 nlohmann::json parse_json_option(const std::string& flag, const std::string& value);
-models::UNetLoadOptions unet_load_options(const ModelOptions& o);
+// `loras_handled`: the caller applies o.loras itself (else --lora is a usage error,
+// so that no command ignores a LoRA silently).
+models::UNetLoadOptions unet_load_options(const ModelOptions& o, bool loras_handled = false);
 
 }  // namespace skingen::cli
