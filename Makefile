@@ -21,8 +21,10 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
-	@$(BUILD)/skingen --help
+# Only the binary: the demo needs neither the tests nor the fixtures' targets.
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target skingen
+	@$(BUILD)/skingen demo --out-dir out
 
 fuzz: deps
 	@tools/install-deps.sh clang libclang-rt-14-dev

@@ -9,6 +9,7 @@
 
 #include "engine/core/error.hpp"
 #include "tools/cli/commands.hpp"
+#include "tools/cli/omp_wait_policy.hpp"
 
 namespace {
 
@@ -17,6 +18,7 @@ void print_error(const std::string& msg) { std::fprintf(stderr, "skingen: error:
 }  // namespace
 
 int main(int argc, char** argv) {
+  skingen::cli::ensure_passive_omp_wait(argv);
   CLI::App app{"skingen " SKINGEN_VERSION
                " — Stable Diffusion checkpoints plus kohya LoRAs to PNG textures, on the CPU"};
   app.name("skingen");
