@@ -42,9 +42,11 @@ inline const nlohmann::json& find_case(const nlohmann::json& cases, const std::s
   throw std::runtime_error("no pipeline case " + name);
 }
 
-// `skingen ARGS… --quiet`, output captured in `scratch`.
-inline CommandResult skingen(std::vector<std::string> args, const std::filesystem::path& scratch) {
-  args.push_back("--quiet");
+// `skingen ARGS… --quiet --threads 1`, output captured in `scratch`. One
+// thread: on the tiny model a second OpenMP thread only adds synchronisation,
+// and on a loaded machine (other processes on both cores) that costs up to 100x.
+inline CommandResult run_skingen(std::vector<std::string> args, const std::filesystem::path& scratch) {
+  args.insert(args.end(), {"--quiet", "--threads", "1"});
   return run_command(SKINGEN_BINARY, args, scratch);
 }
 

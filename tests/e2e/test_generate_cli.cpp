@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -26,8 +27,19 @@ std::vector<std::string> base_args() {
           "--steps", "4", "--cfg", "7", "--sampler", "euler_a", "--schedule", "karras", "--size", "32x32"};
 }
 
+// `a` with each flag of `more` (pairs flag, value) set: replaced where it is
+// present (CLI11 rejects a repeated option), appended otherwise.
 std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
-  a.insert(a.end(), more);
+  const std::vector<std::string> m(more);
+  for (std::size_t i = 0; i + 1 < m.size(); i += 2) {
+    auto it = std::find(a.begin(), a.end(), m[i]);
+    if (it != a.end() && it + 1 != a.end() && m[i] != "--lora") {
+      *(it + 1) = m[i + 1];
+    } else {
+      a.push_back(m[i]);
+      a.push_back(m[i + 1]);
+    }
+  }
   return a;
 }
 
@@ -51,7 +63,7 @@ TEST_CASE("generate: the same command twice gives byte-identical PNGs", "[e2e][g
   // LoRA, tiling, an ancestral sampler and a non-square size: every part that could be nondeterministic.
   auto args = case_args(find_case(cases, "euler_a-karras-lora-xy"));
   for (const char* run : {"a", "b"}) {
-    const auto r = skingen(with(args, {"--out", (tmp.path() / (std::string(run) + ".png")).string(), "--save-latent",
+    const auto r = run_skingen(with(args, {"--out", (tmp.path() / (std::string(run) + ".png")).string(), "--save-latent",
                                        (tmp.path() / (std::string(run) + ".safetensors")).string()}),
                            tmp.path());
     INFO(r.err);
@@ -67,15 +79,15 @@ TEST_CASE("generate: image i of --batch 2 equals a single run with seed + i", "[
   TempDir tmp;
   // No --init-latent: the initial noise is drawn from the seed too, and Euler a
   // draws noise every step, so both streams must follow image i's seed.
-  const auto r = skingen(with(base_args(), {"--seed", "41", "--batch", "2", "--out", (tmp.path() / "b-{i}.png").string(),
+  const auto r = run_skingen(with(base_args(), {"--seed", "41", "--batch", "2", "--out", (tmp.path() / "b-{i}.png").string(),
                                             "--save-latent", (tmp.path() / "b.safetensors").string()}),
                          tmp.path());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto batch_latent = read_latent(tmp.path() / "b.safetensors");
-  REQUIRE(batch_latent.shape() == skingen::engine::Shape{2, 4, 4, 4});
+  REQUIRE(batch_latent.shape() == skingen::engine::Shape{2, 4, 16, 16});
   for (int i = 0; i < 2; ++i) {
-    const auto s = skingen(with(base_args(), {"--seed", std::to_string(41 + i), "--out",
+    const auto s = run_skingen(with(base_args(), {"--seed", std::to_string(41 + i), "--out",
                                               (tmp.path() / ("s" + std::to_string(i) + ".png")).string(), "--save-latent",
                                               (tmp.path() / ("s" + std::to_string(i) + ".safetensors")).string()}),
                            tmp.path());
@@ -153,7 +165,7 @@ TEST_CASE("generate: bad input is one clear line and exit code 2", "[e2e][genera
       {"invalid UTF-8 prompt", with(base_args(), {"--prompt", "stone \xff\xfe wall"}), "prompt"},
   };
   for (const auto& b : bad) {
-    const auto r = skingen(with(b.args, {"--out", out}), tmp.path());
+    const auto r = run_skingen(with(b.args, {"--out", out}), tmp.path());
     INFO(b.what << ": exit " << r.exit_code << ", stderr:\n" << r.err);
     CHECK(r.exit_code == 2);
     CHECK(count_lines(r.err) == 1);

@@ -29,7 +29,7 @@ TEST_CASE("generate reproduces the PyTorch txt2img goldens", "[e2e][generate]") 
     auto args = case_args(c);
     const auto png = tmp.path() / (name + ".png"), latent = tmp.path() / (name + ".safetensors");
     args.insert(args.end(), {"--out", png.string(), "--save-latent", latent.string()});
-    const auto r = skingen(args, tmp.path());
+    const auto r = run_skingen(args, tmp.path());
     INFO("case " << name << "\nstderr: " << r.err);
     REQUIRE(r.exit_code == 0);
     const auto got = read_latent(latent), want = read_latent(data_dir() / c.at("latent").get<std::string>());

@@ -5,12 +5,14 @@
 
 Writes under tests/data/pipeline/:
   model.safetensors       tiny SD 1.x checkpoint, LDM single-file layout, F16
-                          (sdref/pipeline.py: UNet 32/64 channels, VAE decoder ch 32)
+                          (sdref/pipeline.py: UNet 2 levels of 32 channels, 2x VAE decoder ch 32)
   lora.safetensors        kohya LoRA/LoCon for it (rank 4, alpha 2, lora_unet_<diffusers names>)
-  embeddings.safetensors  `cond`, `uncond` [1, 77, 768] F16 (--embeddings)
-  latent_WxH.safetensors  `latent` [1, 4, H/8, W/8] F32, unit-variance noise (--init-latent)
+  embeddings.safetensors  `cond`, `uncond` [1, 77, 64] F16 (--embeddings)
+  latent_WxH.safetensors  `latent` [1, 4, H/2, W/2] F32, unit-variance noise (--init-latent)
   cases/NAME.safetensors  `latent`: the expected final latent (--save-latent)
   cases/NAME.png          the expected image
+  manifest.json           the same cases for `skingen regress` (args without --out,
+                          paths relative to the folder; reference PNG, max_diff)
   cases.json              per case the exact skingen arguments, tolerances, and how far
                           the same pipeline in float32 PyTorch lands (what an fp32 engine
                           can expect)
@@ -73,6 +75,13 @@ def skingen_args(c):
     return a
 
 
+def write_manifest(path, listed):
+    """`skingen regress MANIFEST` input: generate arguments without --out, paths relative to the manifest."""
+    cases_ = [{"name": e["name"], "args": [a.replace("{dir}/", "") for a in e["args"]], "reference": e["png"],
+               "max_diff": TOLERANCES["png_max_abs_diff"]} for e in listed]
+    write_json(path, {"cases": cases_})
+
+
 def save_png(path, u8):
     tmp = path + ".tmp.png"
     Image.fromarray(u8, "RGB").save(tmp)
@@ -102,7 +111,7 @@ def main():
     latents = {}
     for size in sorted({c["size"] for c in all_cases}):
         w, h = size
-        latents[size] = torch.randn((1, 4, h // 8, w // 8), generator=g)
+        latents[size] = torch.randn((1, 4, h // P.DOWNSCALE, w // P.DOWNSCALE), generator=g)
         st.write(os.path.join(out, f"latent_{w}x{h}.safetensors"), {"latent": latents[size]})
 
     models = {}  # (dtype, lora multiplier) -> (unet, vae)
@@ -148,6 +157,7 @@ def main():
         with open(path) as f:
             old = {e["name"]: e for e in json.load(f)["cases"]}
     listed = [e if (not args.case or e["name"] in args.case) else old.get(e["name"], e) for e in listed]
+    write_manifest(os.path.join(out, "manifest.json"), listed)
     write_json(path, {
         "about": __doc__.strip().splitlines()[0],
         "regenerate": "/usr/bin/python3 tests/reference/make_pipeline_goldens.py",

@@ -2,7 +2,7 @@
 
 A tiny SD 1.x model (UNet + VAE decoder) in the LDM single-file layout, a
 kohya LoRA for it, and the whole generation as upstream does it:
-- conditioning from stored embeddings (`cond`, `uncond` [1, 77, 768]), which
+- conditioning from stored embeddings (`cond`, `uncond` [1, 77, 64]), which
   replace tokenizer and text encoder (`skingen generate --embeddings`);
 - the sampler and σ schedule of sampling_upstream.py (k-diffusion's samplers
   around CompVisDenoiser, float32 sampler arithmetic, torch.Generator noise);
@@ -34,15 +34,19 @@ from .unet import UNet, UNetConfig
 from .unet_names import LDM_PREFIX, ldm_to_diffusers
 from .vae import AutoencoderKL, VAEConfig
 
-# SD 1.x-like, as small as keeps every block kind: two levels (32, 64
-# channels), attention on the first level and in the mid block (8 heads,
-# context 768, conv proj), one res block per level, so down- and upsampler,
-# skip concatenation with a channel change and the mid block all run.
-UNET = UNetConfig(model_channels=32, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(0,),
-                  num_heads=8, head_dim=None, transformer_depth=1, context_dim=768,
+# SD 1.x-like, as small as keeps the data a few hundred KB and every block
+# kind the pipeline composes: two UNet levels of 32 channels (GroupNorm's 32
+# groups set the floor), one res block per level, so the stride-2 downsampler,
+# the upsampler and the skip concatenation (64 -> 32 channels, conv shortcut)
+# run; attention (8 heads, context 64, conv proj) in the mid block only.
+UNET = UNetConfig(model_channels=32, channel_mult=(1, 1), num_res_blocks=1, attention_levels=(),
+                  num_heads=8, head_dim=None, transformer_depth=1, context_dim=64,
                   use_linear_in_transformer=False)
-# The VAE of the VAE goldens (the 248 real key names, 8x upsampling).
-VAE = VAEConfig(ch=32, ch_mult=(1, 2, 1, 1), num_res_blocks=2)
+# A two-level VAE decoder (2x upsampling, 32 channels, one res block per level
+# plus the mid block with attention): the real key names, a quarter of the
+# weights of an 8x decoder. The 8x geometry is covered by tests/data/vae.
+VAE = VAEConfig(ch=32, ch_mult=(1, 1), num_res_blocks=1)
+DOWNSCALE = 2 ** (len(VAE.ch_mult) - 1)
 VAE_PREFIX = "first_stage_model."
 WEIGHT_DTYPE = "F16"
 
