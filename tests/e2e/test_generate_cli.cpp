@@ -110,8 +110,8 @@ TEST_CASE("generate: Ctrl-C leaves no partial file and exits non-zero", "[e2e][g
   const auto out_dir = tmp.path() / "out";
   fs::create_directories(out_dir);
   const auto err_path = tmp.path() / "stderr.txt";
-  // Long enough to be interrupted mid-sampling on a busy machine.
-  auto args = with(base_args(), {"--steps", "1000", "--size", "64x64", "--seed", "3", "--out",
+  // Long enough to be interrupted mid-sampling on a busy machine (about 0.05 s a step).
+  auto args = with(base_args(), {"--steps", "1000", "--size", "64x64", "--seed", "3", "--threads", "1", "--out",
                                  (out_dir / "x.png").string(), "--save-latent", (out_dir / "x.safetensors").string()});
   args.insert(args.begin(), SKINGEN_BINARY);
   const pid_t pid = fork();
