@@ -16,14 +16,6 @@ double seconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Σ over the team of each thread's own CPU clock (exact for the caller).
-double team_cpu_seconds(int threads) {
-  double sum = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sum)
-  sum += seconds(CLOCK_THREAD_CPUTIME_ID);
-  return sum;
-}
-
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -32,6 +24,14 @@ double median(std::vector<double> v) {
 }
 
 }  // namespace
+
+// Σ over the team of each thread's own CPU clock (exact for the caller).
+double team_cpu_seconds(int threads) {
+  double sum = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+  sum += seconds(CLOCK_THREAD_CPUTIME_ID);
+  return sum;
+}
 
 BenchResult BenchTimer::run(const std::function<void()>& fn, const BenchLimits& limits) const {
   for (int i = 0; i < limits.warmup_calls; ++i) fn();

@@ -28,6 +28,11 @@ struct BenchResult {
   int repeats = 1;          // calls per sample
 };
 
+// Σ of each thread's own CPU clock over an OpenMP team of `threads`: the CPU
+// time of calls too long to repeat (bench generate's sampling steps), for the
+// share CPU ÷ (wall × threads).
+double team_cpu_seconds(int threads);
+
 class BenchTimer {
  public:
   BenchTimer(int threads, double min_share = 0.9) : threads_(threads), min_share_(min_share) {}

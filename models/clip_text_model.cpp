@@ -1,5 +1,7 @@
 #include "models/clip_text_model.hpp"
 
+#include <algorithm>
+
 #include "engine/core/error.hpp"
 #include "ops/attention.hpp"
 #include "ops/elementwise.hpp"
@@ -87,6 +89,15 @@ Tensor ClipTextModel::forward(const RunContext& rc, const Tensor& ids, int clip_
     rc.emit("layers." + std::to_string(i), x);
   }
   return final_layer_norm.forward(rc, x);  // [B, T, D]
+}
+
+double ClipTextModel::flops(int n, int t, int clip_skip) const {
+  const auto& c = config_;
+  const int skip = clip_skip > 0 ? clip_skip : c.default_clip_skip;
+  const double T = t, D = c.width, I = c.intermediate;
+  // q, k, v, out projections; fc1, fc2; scores and weighted values.
+  const double layer = 2.0 * n * (4 * T * D * D + 2 * T * D * I + 2 * T * T * D);
+  return layer * std::max(0, c.layers - (skip - 1));
 }
 
 }  // namespace skingen::models

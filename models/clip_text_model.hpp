@@ -53,6 +53,8 @@ class ClipTextModel {
   Tensor forward(const RunContext& rc, const Tensor& ids, int clip_skip = 0) const;
 
   const ClipTextConfig& config() const { return config_; }
+  // FLOPs of one forward (linears and attention matmuls) of batch n, t tokens, with clip_skip as forward takes it.
+  double flops(int n, int t, int clip_skip = 0) const;
 
  private:
   ClipTextConfig config_;

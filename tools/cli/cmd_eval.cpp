@@ -91,6 +91,7 @@ void register_eval_text(CLI::App& parent) {
     std::string model, input, output, config;
     int clip_skip = 0;
     int threads = 0;
+    ModelOptions lora;  // only the --lora, --lora-strict, --verbose fields
   };
   auto o = std::make_shared<Options>();
   auto* cmd = parent.add_subcommand("text", "Run the text encoder: ids in, hidden states out (what the UNet receives)");
@@ -101,6 +102,9 @@ void register_eval_text(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--text-encoder-config", o->config,
                   "Text encoder config override (HF CLIPTextConfig fields, JSON file or inline)");
+  cmd->add_option("--lora", o->lora.loras, "LoRA FILE[:UNET_SCALE[:TE_SCALE]] (repeatable; its lora_te_ part applies)");
+  cmd->add_flag("--lora-strict", o->lora.lora_strict, "Fail when a LoRA key matches nothing in the model");
+  cmd->add_flag("--verbose", o->lora.verbose, "List every unmatched LoRA key");
   add_threads_option(cmd, o->threads);
   cmd->callback([o] {
     ops::Context ctx(o->threads);
@@ -108,7 +112,11 @@ void register_eval_text(CLI::App& parent) {
     const auto in = engine::SafetensorsFile::open(o->input);
     const auto* info = in.find("ids");
     if (!info) throw FormatError(in.path().string() + ": missing input tensor 'ids'");
-    const auto te = models::load_text_encoder(ctx, store, nullptr, parse_json_option("--text-encoder-config", o->config));
+    // Only the text encoder is loaded: the LoRA's UNet modules count as not applied.
+    const auto lora = make_lora_patcher(ctx, store, nullptr, lora_specs(o->lora), {.unet = false, .text_encoder = true},
+                                        o->lora.lora_strict, o->lora.verbose);
+    const auto te = models::load_text_encoder(ctx, store, lora.get(), parse_json_option("--text-encoder-config", o->config));
+    if (lora) print_lora_report(*lora, stderr);
     engine::BufferPool pool;
     models::RunContext rc{ctx, pool, ops::Tiling::None, {}};
     const auto hidden = te.model->forward(rc, in.view(*info), o->clip_skip);

@@ -213,6 +213,10 @@ class TimestepSequential(nn.ModuleList):
 
 
 class UNet(nn.Module):
+    # Sinusoidal time features (float64 in the goldens); a subclass may swap in
+    # upstream's float32 rounding (sdref/pipeline.py).
+    time_features = staticmethod(timestep_features)
+
     def __init__(self, cfg: UNetConfig, device=None):
         super().__init__()
         self.cfg = cfg
@@ -311,7 +315,7 @@ class UNet(nn.Module):
         down_blocks.i, mid_block, up_blocks.i; with fine=True also every
         resnets.j / attentions.j / downsamplers.0 / upsamplers.0 output."""
         fine_d = dumps if fine else None   # block-internal outputs go straight into `dumps`, in execution order
-        emb = self.time_embed(timestep_features(t.to(x.dtype), self.cfg.model_channels))  # [B, 4 mc]
+        emb = self.time_embed(self.time_features(t.to(x.dtype), self.cfg.model_channels))  # [B, 4 mc]
         if dumps is not None:
             dumps["time_emb"] = emb
         hs = []

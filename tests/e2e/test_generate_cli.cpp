@@ -1,0 +1,176 @@
+// `skingen generate` as a command: determinism, batch seeds, Ctrl-C, and one
+// clear line with exit code 2 for each kind of bad input. Runs the tiny model
+// of tests/data/pipeline.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "e2e/pipeline_cases.hpp"
+#include "engine/image_compare.hpp"
+#include "test_util/temp_dir.hpp"
+
+using namespace pipeline_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> base_args() {
+  const auto d = data_dir().string();
+  return {"generate", "--model", d + "/model.safetensors", "--embeddings", d + "/embeddings.safetensors",
+          "--steps", "4", "--cfg", "7", "--sampler", "euler_a", "--schedule", "karras", "--size", "32x32"};
+}
+
+// `a` with each flag of `more` (pairs flag, value) set: replaced where it is
+// present (CLI11 rejects a repeated option), appended otherwise.
+std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
+  const std::vector<std::string> m(more);
+  for (std::size_t i = 0; i + 1 < m.size(); i += 2) {
+    auto it = std::find(a.begin(), a.end(), m[i]);
+    if (it != a.end() && it + 1 != a.end() && m[i] != "--lora") {
+      *(it + 1) = m[i + 1];
+    } else {
+      a.push_back(m[i]);
+      a.push_back(m[i + 1]);
+    }
+  }
+  return a;
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+  std::vector<std::string> r;
+  for (const auto& e : fs::directory_iterator(dir)) r.push_back(e.path().filename().string());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("generate: the same command twice gives byte-identical PNGs", "[e2e][generate]") {
+  TempDir tmp;
+  const auto cases = cases_json();
+  // LoRA, tiling, an ancestral sampler and a non-square size: every part that could be nondeterministic.
+  auto args = case_args(find_case(cases, "euler_a-karras-lora-xy"));
+  for (const char* run : {"a", "b"}) {
+    const auto r = run_skingen(with(args, {"--out", (tmp.path() / (std::string(run) + ".png")).string(), "--save-latent",
+                                       (tmp.path() / (std::string(run) + ".safetensors")).string()}),
+                           tmp.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  const auto a = file_bytes(tmp.path() / "a.png"), b = file_bytes(tmp.path() / "b.png");
+  REQUIRE(!a.empty());
+  CHECK(a == b);
+  CHECK(file_bytes(tmp.path() / "a.safetensors") == file_bytes(tmp.path() / "b.safetensors"));
+}
+
+TEST_CASE("generate: image i of --batch 2 equals a single run with seed + i", "[e2e][generate]") {
+  TempDir tmp;
+  // No --init-latent: the initial noise is drawn from the seed too, and Euler a
+  // draws noise every step, so both streams must follow image i's seed.
+  const auto r = run_skingen(with(base_args(), {"--seed", "41", "--batch", "2", "--out", (tmp.path() / "b-{i}.png").string(),
+                                            "--save-latent", (tmp.path() / "b.safetensors").string()}),
+                         tmp.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto batch_latent = read_latent(tmp.path() / "b.safetensors");
+  REQUIRE(batch_latent.shape() == skingen::engine::Shape{2, 4, 16, 16});
+  for (int i = 0; i < 2; ++i) {
+    const auto s = run_skingen(with(base_args(), {"--seed", std::to_string(41 + i), "--out",
+                                              (tmp.path() / ("s" + std::to_string(i) + ".png")).string(), "--save-latent",
+                                              (tmp.path() / ("s" + std::to_string(i) + ".safetensors")).string()}),
+                           tmp.path());
+    INFO("image " << i << ": " << s.err);
+    REQUIRE(s.exit_code == 0);
+    const auto single = read_latent(tmp.path() / ("s" + std::to_string(i) + ".safetensors"));
+    // Bit for bit: the UNet runs image by image whatever the batch, so batching changes no rounding.
+    CHECK(std::memcmp(batch_latent.f32_data() + i * single.numel(), single.f32_data(), single.nbytes()) == 0);
+    const auto diff = skingen::engine::compare_images(read_pixels(tmp.path() / ("b-" + std::to_string(i) + ".png")),
+                                                      read_pixels(tmp.path() / ("s" + std::to_string(i) + ".png")));
+    CHECK(diff.max_abs_diff == 0);
+  }
+  // …and the two images differ from each other.
+  CHECK(skingen::engine::compare_images(read_pixels(tmp.path() / "b-0.png"), read_pixels(tmp.path() / "b-1.png"))
+            .max_abs_diff > 0);
+}
+
+TEST_CASE("generate: Ctrl-C leaves no partial file and exits non-zero", "[e2e][generate]") {
+  TempDir tmp;
+  const auto out_dir = tmp.path() / "out";
+  fs::create_directories(out_dir);
+  const auto err_path = tmp.path() / "stderr.txt";
+  // Long enough to be interrupted mid-sampling on a busy machine (about 0.05 s a step).
+  auto args = with(base_args(), {"--steps", "1000", "--size", "64x64", "--seed", "3", "--threads", "1", "--out",
+                                 (out_dir / "x.png").string(), "--save-latent", (out_dir / "x.safetensors").string()});
+  args.insert(args.begin(), SKINGEN_BINARY);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    FILE* e = std::freopen(err_path.c_str(), "w", stderr);
+    (void)e;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Wait until sampling has started (a progress line), at most 60 s.
+  bool started = false;
+  for (int i = 0; i < 600 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    started = file_bytes(err_path).find("sampling: step") != std::string::npos;
+  }
+  REQUIRE(kill(pid, SIGINT) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  const std::string err = file_bytes(err_path);
+  INFO(err);
+  CHECK(started);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) != 0);
+  CHECK(err.find("interrupted") != std::string::npos);
+  CHECK(files_in(out_dir).empty());  // no PNG, no latent, no temporary file
+}
+
+TEST_CASE("generate: bad input is one clear line and exit code 2", "[e2e][generate]") {
+  TempDir tmp;
+  const auto d = data_dir().string();
+  const auto out = (tmp.path() / "o.png").string();
+  struct Bad {
+    const char* what;
+    std::vector<std::string> args;
+    const char* names;  // the flag the message must name
+  };
+  const std::vector<Bad> bad = {
+      {"size not a multiple of 8", with(base_args(), {"--size", "36x32"}), "--size"},
+      {"zero steps", with(base_args(), {"--steps", "0"}), "--steps"},
+      {"cfg nan", with(base_args(), {"--cfg", "nan"}), "--cfg"},
+      {"cfg inf", with(base_args(), {"--cfg", "inf"}), "--cfg"},
+      {"missing model", with(base_args(), {"--model", d + "/no_such_model.safetensors"}), "--model"},
+      {"missing LoRA", with(base_args(), {"--lora", d + "/no_such_lora.safetensors:0.7"}), "--lora"},
+      {"missing init latent", with(base_args(), {"--init-latent", d + "/no_such_latent.safetensors"}), "--init-latent"},
+      {"latent of the wrong shape", with(base_args(), {"--init-latent", d + "/latent_48x32.safetensors"}),
+       "--init-latent"},
+      {"invalid UTF-8 prompt", with(base_args(), {"--prompt", "stone \xff\xfe wall"}), "prompt"},
+  };
+  for (const auto& b : bad) {
+    const auto r = run_skingen(with(b.args, {"--out", out}), tmp.path());
+    INFO(b.what << ": exit " << r.exit_code << ", stderr:\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(count_lines(r.err) == 1);
+    CHECK(r.err.rfind("skingen: error: ", 0) == 0);
+    CHECK(r.err.find(b.names) != std::string::npos);
+    CHECK(!fs::exists(out));
+  }
+}
