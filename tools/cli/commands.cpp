@@ -13,6 +13,7 @@ void register_bench(CLI::App& app);
 void register_fixture(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_lora_check(CLI::App& app);
+void register_regress(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_generate(app);
@@ -25,6 +26,7 @@ void register_commands(CLI::App& app) {
   register_bench(app);
   register_fixture(app);
   register_lora_check(app);
+  register_regress(app);
 }
 
 }  // namespace skingen::cli
