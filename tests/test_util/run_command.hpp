@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <sstream>
 #include <string>
+#include <vector>
 
 struct CommandResult {
   int exit_code = -1;
@@ -24,7 +25,7 @@ inline std::string shell_quote(const std::string& s) {
 }
 
 // `args` are quoted one by one; `scratch` is a directory for the captured output.
-inline CommandResult run_command(const std::string& program, std::initializer_list<std::string> args,
+inline CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                                  const std::filesystem::path& scratch) {
   std::string cmd = shell_quote(program);
   for (const auto& a : args) {
@@ -49,4 +50,9 @@ inline CommandResult run_command(const std::string& program, std::initializer_li
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+inline CommandResult run_command(const std::string& program, std::initializer_list<std::string> args,
+                                 const std::filesystem::path& scratch) {
+  return run_command(program, std::vector<std::string>(args), scratch);
 }
