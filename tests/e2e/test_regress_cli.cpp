@@ -106,17 +106,25 @@ TEST_CASE("regress: a tampered reference is a pixel failure with a JUnit failure
     p[0] = static_cast<std::uint8_t>(p[0] < 128 ? p[0] + 60 : p[0] - 60);
   });
   const auto junit = s.dir.path() / "report.xml";
-  const auto r = s.run({"regress", s.refs.string(), "--junit", junit.string()});
+  const auto diffs = s.dir.path() / "diffs";
+  const auto r = s.run({"regress", s.refs.string(), "--junit", junit.string(), "--diff-dir", diffs.string()});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("s1.png  pass"));
+  // The heat map of the failing case only: the one changed pixel at full strength.
+  CHECK_FALSE(fs::exists(diffs / "s1.diff.png"));
+  const auto map = read_png(diffs / "s2.diff.png").image;
+  CHECK(map.at(5, 7)[0] == 255);
+  CHECK(map.at(5, 7)[2] == 255);
+  CHECK(map.at(6, 7)[0] == map.at(6, 7)[2]);
   CHECK_THAT(r.out, Catch::Contains("s2.png  fail") && Catch::Contains("       60 "));
   CHECK_THAT(r.out, Catch::Contains("max diff 60 > 1"));
   CHECK_THAT(r.err, Catch::Contains("regress: 1 of 2 case(s) failed"));
   const auto xml = slurp(junit);
   CHECK(xml_well_formed(xml) == "");
   CHECK_THAT(xml, Catch::Contains("tests=\"2\" failures=\"1\""));
-  CHECK_THAT(xml, Catch::Contains("<failure type=\"fail\" message=\"fail: max diff 60 &gt; 1\">"));
+  CHECK_THAT(xml, Catch::Contains("<failure type=\"fail\" message=\"fail: max diff 60 &gt; 1; heat map " +
+                                  (diffs / "s2.diff.png").string() + "\">"));
   // Thresholds: a generous --max-diff and --min-psnr accept the one changed value.
   CHECK(s.run({"regress", s.refs.string(), "--max-diff", "60", "--min-psnr", "40"}).exit_code == 0);
   CHECK(s.run({"regress", s.refs.string(), "--filter", "s1"}).exit_code == 0);

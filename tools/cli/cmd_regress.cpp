@@ -18,6 +18,7 @@
 #include "engine/core/error.hpp"
 #include "engine/image_compare.hpp"
 #include "engine/png_reader.hpp"
+#include "engine/png_writer.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
 #include "tools/cli/interrupt.hpp"
@@ -97,6 +98,7 @@ struct Runner {
   JobLog log;
   fs::path scratch;
   bool update = false;
+  std::string diff_dir;  // heat maps of failing cases go here when set
 
   Outcome run(const RegressCase& c, std::size_t index) {
     Outcome o;
@@ -147,6 +149,14 @@ struct Runner {
         if (version_changed)
           o.message += std::string(failures.empty() ? "" : "; ") + "reference made by skingen " +
                        c.recipe->engine_version + ", this is " + SKINGEN_VERSION;
+        if (!failures.empty() && !diff_dir.empty()) {
+          std::string file = c.name;
+          std::replace(file.begin(), file.end(), '/', '_');
+          const fs::path map = fs::path(diff_dir) / (fs::path(file).replace_extension().string() + ".diff.png");
+          fs::create_directories(diff_dir);
+          engine::write_png(map, engine::diff_heatmap(reference, generated));
+          o.message += "; heat map " + map.string();
+        }
         return o;
       }
       o.status = o.diff->max_abs_diff > 0 ? "updated" : (hash_changed || version_changed) ? "recipe-updated" : "unchanged";
@@ -161,7 +171,7 @@ struct Runner {
 
 void register_regress(CLI::App& app) {
   struct Options {
-    std::string source, junit;
+    std::string source, junit, diff_dir;
     std::vector<std::string> filters;
     bool update = false, quiet = false;
     int threads = 0;
@@ -176,6 +186,7 @@ void register_regress(CLI::App& app) {
       ->required();
   cmd->add_option("--junit", o->junit, "Write a JUnit XML report here");
   cmd->add_flag("--update", o->update, "Rewrite the references with the regenerated images; list those that changed");
+  cmd->add_option("--diff-dir", o->diff_dir, "Write a heat map (as compare --diff) of each failing case here");
   cmd->add_option("--filter", o->filters, "Run only cases whose name contains this text (repeatable)");
   cmd->add_option("--max-diff", o->thresholds.max_diff, "Default: fail if a channel value differs by more than N")
       ->check(CLI::Range(0, 255));
@@ -208,7 +219,7 @@ void register_regress(CLI::App& app) {
 
     ScratchDir scratch;
     ops::Context ctx(o->threads);
-    Runner runner{ctx, {}, {}, {}, {}, scratch.path(), o->update};
+    Runner runner{ctx, {}, {}, {}, {}, scratch.path(), o->update, o->diff_dir};
     runner.hooks.cancel = install_interrupt_handler();
     runner.log.quiet = o->quiet;
     runner.log.info = [q = o->quiet](const std::string& line) {
