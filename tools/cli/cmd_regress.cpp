@@ -188,11 +188,11 @@ void register_regress(CLI::App& app) {
   cmd->add_flag("--update", o->update, "Rewrite the references with the regenerated images; list those that changed");
   cmd->add_option("--diff-dir", o->diff_dir, "Write a heat map (as compare --diff) of each failing case here");
   cmd->add_option("--filter", o->filters, "Run only cases whose name contains this text (repeatable)");
-  cmd->add_option("--max-diff", o->thresholds.max_diff, "Default: fail if a channel value differs by more than N")
+  cmd->add_option("--max-diff", o->thresholds.max_diff, "Fail if a channel value differs by more than N (a manifest case's max_diff overrides)")
       ->check(CLI::Range(0, 255));
-  cmd->add_option("--min-psnr", o->thresholds.min_psnr, "Default: fail if PSNR (dB) is below this")
+  cmd->add_option("--min-psnr", o->thresholds.min_psnr, "Fail if PSNR (dB) is below this (manifest: min_psnr)")
       ->check(CLI::Range(0.0, 1000.0));
-  cmd->add_option("--min-ssim", o->min_ssim, "Default: fail if SSIM is below this (off unless given)")
+  cmd->add_option("--min-ssim", o->min_ssim, "Fail if SSIM is below this; off unless given (manifest: min_ssim)")
       ->check(CLI::Range(-1.0, 1.0));
   add_threads_option(cmd, o->threads);
   cmd->add_flag("--quiet", o->quiet, "Only the table");
