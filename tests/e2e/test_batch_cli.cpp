@@ -4,8 +4,6 @@
 // by line number while the others succeed; --shard is validated.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kBin = SKINGEN_BINARY;
-const std::string kTokenizer = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+const std::string kTokenizer =
+    (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
 
 std::string slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -44,9 +43,7 @@ struct Batch {
   fs::path jobs = dir.path() / "jobs.jsonl";
   fs::path out = dir.path() / "out";
 
-  Batch() {
-    REQUIRE(run({"fixture", "checkpoint", "--preset", "tiny", "--out", model.string()}).exit_code == 0);
-  }
+  Batch() { REQUIRE(run({"fixture", "checkpoint", "--preset", "tiny", "--out", model.string()}).exit_code == 0); }
   std::string job(const std::string& fields) const {
     return R"({"model": ")" + model.string() + R"(", "tokenizer": ")" + kTokenizer +
            R"(", "size": "32x32", "steps": 1, )" + fields + "}\n";
@@ -96,10 +93,10 @@ TEST_CASE("batch: three shards as separate processes do every job exactly once",
   }
   const auto o = b.out.string() + "/";
   // Jobs 0..6 (the blank line is skipped); shard I owns jobs with j mod 3 == I.
-  const std::map<std::string, int> expected = {
-      {o + "job0-1.png", 1},  {o + "moss-4.png", 1},     {o + "moss-5.png", 1},   {o + "7/stone.png", 1},
-      {o + "9/stone.png", 1}, {o + "job3-3.png", 1},     {o + "ice-0.png", 1},    {o + "ice-1.png", 1},
-      {o + "sub/bark.png", 1}, {o + "job6-12.png", 1}};
+  const std::map<std::string, int> expected = {{o + "job0-1.png", 1},  {o + "moss-4.png", 1},  {o + "moss-5.png", 1},
+                                               {o + "7/stone.png", 1}, {o + "9/stone.png", 1}, {o + "job3-3.png", 1},
+                                               {o + "ice-0.png", 1},   {o + "ice-1.png", 1},   {o + "sub/bark.png", 1},
+                                               {o + "job6-12.png", 1}};
   CHECK(written == expected);
   CHECK(per_shard[0] == 3);  // jobs 0, 3, 6
   CHECK(per_shard[1] == 4);  // jobs 1 (two seeds), 4 (a batch of two)
@@ -138,15 +135,15 @@ TEST_CASE("batch: bad lines are reported with their line numbers and the rest ru
   Batch b;
   {
     std::ofstream f(b.jobs);
-    f << b.job(R"("prompt": "rust", "seed": 1)")        // line 1
-      << "{not json\n"                                  // line 2
-      << b.job(R"("prompt": "moss", "seed": 2)")        // line 3
-      << b.job(R"("prompt": "x", "sede": 3)")           // line 4: unknown field
-      << "\n"                                           // line 5: blank
-      << b.job(R"("prompt": "x", "seeds": "9-2")")      // line 6: bad range
+    f << b.job(R"("prompt": "rust", "seed": 1)")    // line 1
+      << "{not json\n"                              // line 2
+      << b.job(R"("prompt": "moss", "seed": 2)")    // line 3
+      << b.job(R"("prompt": "x", "sede": 3)")       // line 4: unknown field
+      << "\n"                                       // line 5: blank
+      << b.job(R"("prompt": "x", "seeds": "9-2")")  // line 6: bad range
       // line 7: parses, fails when run (a <lora:…> tag whose folder does not exist)
       << b.job(R"("prompt": "x <lora:gone:1>", "seed": 4, "lora_dir": "nowhere", "out": "l.png")")
-      << b.job(R"("prompt": "stone", "seed": 5)");      // line 8
+      << b.job(R"("prompt": "stone", "seed": 5)");  // line 8
   }
   const auto r = b.run({"batch", b.jobs.string(), "--out-dir", b.out.string(), "--quiet"});
   INFO(r.out << r.err);

@@ -25,7 +25,8 @@ using namespace skingen::engine;
 namespace {
 
 const std::string kBin = SKINGEN_BINARY;
-const std::string kTokenizer = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+const std::string kTokenizer =
+    (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
 
 // The table row of a case: its line of stdout.
 std::string row(const std::string& out, const std::string& name) {
@@ -216,7 +217,8 @@ TEST_CASE("regress: manifest cases with paths relative to the manifest", "[e2e][
   CHECK_THAT(xml, Catch::Contains("<failure type=\"missing-file\""));
   CHECK_THAT(xml, Catch::Contains("tests=\"3\" failures=\"2\""));
 
-  std::ofstream(s.dir.path() / "bad.json") << R"({"cases": [{"name": "x", "args": ["--out", "y.png"], "reference": "r.png"}]})";
+  std::ofstream(s.dir.path() / "bad.json")
+      << R"({"cases": [{"name": "x", "args": ["--out", "y.png"], "reference": "r.png"}]})";
   const auto bad = s.run({"regress", (s.dir.path() / "bad.json").string()});
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("case 0 (x): args:"));

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
@@ -45,7 +44,8 @@ std::vector<std::uint64_t> parse_seeds(const nlohmann::json& v) {
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
   return s;
 }
 

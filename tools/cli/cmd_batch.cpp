@@ -42,7 +42,8 @@ void register_batch(CLI::App& app) {
   cmd->add_option("jobs", o->jobs, "JSONL file: one JSON object per line (the fields of README 'Batch generation')")
       ->required();
   cmd->add_option("--out-dir", o->out_dir, "Folder for relative output names");
-  cmd->add_option("--shard", o->shard, "Run only job j with j mod N == I (I counts from 0; jobs are the non-blank lines)");
+  cmd->add_option("--shard", o->shard,
+                  "Run only job j with j mod N == I (I counts from 0; jobs are the non-blank lines)");
   add_threads_option(cmd, o->threads);
   cmd->add_flag("--quiet", o->quiet, "Only the written paths and the summary");
   cmd->callback([o] {
@@ -113,7 +114,8 @@ void register_batch(CLI::App& app) {
     std::printf("done %zu image(s), skipped %zu, failed %zu; %zu model load(s); %.1f s, %.0f images/hour\n", done,
                 skipped, failed, loads, seconds, per_hour);
     std::fflush(stdout);
-    if (failed) throw std::runtime_error("batch: " + std::to_string(failed) + " job(s) failed (see the line numbers above)");
+    if (failed)
+      throw std::runtime_error("batch: " + std::to_string(failed) + " job(s) failed (see the line numbers above)");
   });
 }
 

@@ -83,10 +83,12 @@ std::vector<std::byte> slurp(const fs::path& p) {
 std::string threshold_failures(const engine::ImageDiff& d, const RegressThresholds& t) {
   std::string f;
   const auto add = [&](const std::string& s) { f += (f.empty() ? "" : "; ") + s; };
-  if (d.max_abs_diff > t.max_diff) add("max diff " + std::to_string(d.max_abs_diff) + " > " + std::to_string(t.max_diff));
+  if (d.max_abs_diff > t.max_diff)
+    add("max diff " + std::to_string(d.max_abs_diff) + " > " + std::to_string(t.max_diff));
   if (d.psnr < t.min_psnr) add("PSNR " + fmt("%.2f", d.psnr) + " dB < " + fmt("%g", t.min_psnr) + " dB");
   if (t.min_ssim && !d.ssim) add("SSIM undefined below 11x11");
-  if (t.min_ssim && d.ssim && *d.ssim < *t.min_ssim) add("SSIM " + fmt("%.6f", *d.ssim) + " < " + fmt("%g", *t.min_ssim));
+  if (t.min_ssim && d.ssim && *d.ssim < *t.min_ssim)
+    add("SSIM " + fmt("%.6f", *d.ssim) + " < " + fmt("%g", *t.min_ssim));
   return f;
 }
 
@@ -159,7 +161,9 @@ struct Runner {
         }
         return o;
       }
-      o.status = o.diff->max_abs_diff > 0 ? "updated" : (hash_changed || version_changed) ? "recipe-updated" : "unchanged";
+      o.status = o.diff->max_abs_diff > 0            ? "updated"
+                 : (hash_changed || version_changed) ? "recipe-updated"
+                                                     : "unchanged";
       if (hash_changed) o.message = check.message;
     }
     if (o.status != "unchanged") engine::write_file_atomically(c.reference, slurp(job.out));
@@ -188,7 +192,8 @@ void register_regress(CLI::App& app) {
   cmd->add_flag("--update", o->update, "Rewrite the references with the regenerated images; list those that changed");
   cmd->add_option("--diff-dir", o->diff_dir, "Write a heat map (as compare --diff) of each failing case here");
   cmd->add_option("--filter", o->filters, "Run only cases whose name contains this text (repeatable)");
-  cmd->add_option("--max-diff", o->thresholds.max_diff, "Fail if a channel value differs by more than N (a manifest case's max_diff overrides)")
+  cmd->add_option("--max-diff", o->thresholds.max_diff,
+                  "Fail if a channel value differs by more than N (a manifest case's max_diff overrides)")
       ->check(CLI::Range(0, 255));
   cmd->add_option("--min-psnr", o->thresholds.min_psnr, "Fail if PSNR (dB) is below this (manifest: min_psnr)")
       ->check(CLI::Range(0.0, 1000.0));
@@ -203,8 +208,8 @@ void register_regress(CLI::App& app) {
     if (cmd->count("--min-ssim")) defaults.min_ssim = o->min_ssim;
     std::error_code ec;
     if (!fs::exists(o->source, ec)) throw UsageError("regress: '" + o->source + "' does not exist");
-    auto cases = fs::is_directory(o->source) ? cases_from_dir(o->source, defaults)
-                                             : cases_from_manifest(o->source, defaults);
+    auto cases =
+        fs::is_directory(o->source) ? cases_from_dir(o->source, defaults) : cases_from_manifest(o->source, defaults);
     if (!o->filters.empty()) {
       std::erase_if(cases, [&](const RegressCase& c) {
         return std::none_of(o->filters.begin(), o->filters.end(),
@@ -260,16 +265,17 @@ void register_regress(CLI::App& app) {
       report.push_back(std::move(jc));
     }
     const double total = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("%zu case(s): %zu passed, %zu failed; %zu model load(s); %.2f s\n", cases.size(),
-                cases.size() - failed, failed, loads, total);
+    std::printf("%zu case(s): %zu passed, %zu failed; %zu model load(s); %.2f s\n", cases.size(), cases.size() - failed,
+                failed, loads, total);
     if (o->update) {
       std::printf("%zu reference(s) changed%s\n", changed.size(), changed.empty() ? "" : ":");
       for (const auto& p : changed) std::printf("  %s\n", p.c_str());
     }
     std::fflush(stdout);
     if (!o->junit.empty()) write_junit(o->junit, o->source, report, total);
-    if (failed) throw std::runtime_error("regress: " + std::to_string(failed) + " of " + std::to_string(cases.size()) +
-                                         " case(s) failed");
+    if (failed)
+      throw std::runtime_error("regress: " + std::to_string(failed) + " of " + std::to_string(cases.size()) +
+                               " case(s) failed");
   });
 }
 

@@ -1,9 +1,8 @@
 #include "tools/cli/regress_case.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <fstream>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.hpp"
@@ -57,11 +56,14 @@ JobSpec job_from_recipe(const engine::GenerationRecipe& r, const fs::path& ref_d
     LoraSpec s;
     s.path = resolve_recorded(l.file.file, ref_dir);
     s.unet_weight = s.te_weight = l.weight;
-    if (te != r.extra.end() && te->is_array() && i < te->size() && (*te)[i].is_number()) s.te_weight = (*te)[i].get<double>();
+    if (te != r.extra.end() && te->is_array() && i < te->size() && (*te)[i].is_number())
+      s.te_weight = (*te)[i].get<double>();
     j.loras.push_back(s);
   }
-  if (const auto d = extra_string(r, "lora_dir")) j.lora_dir = resolve_recorded(*d, ref_dir);
-  else if (!first_tag_lora.empty()) j.lora_dir = fs::path(first_tag_lora).parent_path().string();
+  if (const auto d = extra_string(r, "lora_dir"))
+    j.lora_dir = resolve_recorded(*d, ref_dir);
+  else if (!first_tag_lora.empty())
+    j.lora_dir = fs::path(first_tag_lora).parent_path().string();
   if (const auto v = extra_string(r, "tokenizer")) j.tokenizer = resolve_recorded(*v, ref_dir);
   if (const auto v = extra_string(r, "unet_config")) j.unet_config = *v;
   if (const auto v = extra_string(r, "text_encoder_config")) j.text_encoder_config = *v;
@@ -113,8 +115,10 @@ std::vector<RegressCase> cases_from_dir(const fs::path& dir, const RegressThresh
     c.thresholds = defaults;
     try {
       c.recipe = png_recipe(png);
-      if (!c.recipe) c.setup_error = "no skingen recipe in this PNG (not written by skingen generate)";
-      else c.job = job_from_recipe(*c.recipe, png.parent_path());
+      if (!c.recipe)
+        c.setup_error = "no skingen recipe in this PNG (not written by skingen generate)";
+      else
+        c.job = job_from_recipe(*c.recipe, png.parent_path());
       if (c.recipe && c.recipe->extra.contains("init_latent_sha256") && c.job.init_latent.empty())
         c.setup_error = "the recipe used --init-latent without recording its path: use a manifest";
       if (c.recipe && c.recipe->extra.contains("embeddings_sha256") && c.job.embeddings.empty())
@@ -205,9 +209,12 @@ InputCheck check_case_inputs(const RegressCase& c, HashCache& hashes) {
   const auto missing = [](const std::string& what, const std::string& p) {
     return InputCheck{S::MissingFile, what + " '" + p + "' does not exist"};
   };
-  const std::pair<const char*, const std::string*> files[] = {
-      {"model", &j.model},         {"VAE", &j.vae},         {"tokenizer", &j.tokenizer}, {"init image", &j.init_image},
-      {"init latent", &j.init_latent}, {"embeddings", &j.embeddings}};
+  const std::pair<const char*, const std::string*> files[] = {{"model", &j.model},
+                                                              {"VAE", &j.vae},
+                                                              {"tokenizer", &j.tokenizer},
+                                                              {"init image", &j.init_image},
+                                                              {"init latent", &j.init_latent},
+                                                              {"embeddings", &j.embeddings}};
   for (const auto& [what, p] : files)
     if (!p->empty() && !path_exists(*p)) return missing(what, *p);
   // The LoRAs in run_job's order: flags, then prompt tags.
@@ -218,9 +225,9 @@ InputCheck check_case_inputs(const RegressCase& c, HashCache& hashes) {
   }
   for (const auto& tag : engine::extract_extra_networks(j.prompt).loras) {
     try {
-      loras.push_back(engine::resolve_lora_file(tag, j.lora_dir.empty() ? std::nullopt
-                                                                          : std::optional<fs::path>(j.lora_dir))
-                          .string());
+      loras.push_back(
+          engine::resolve_lora_file(tag, j.lora_dir.empty() ? std::nullopt : std::optional<fs::path>(j.lora_dir))
+              .string());
     } catch (const UsageError& e) {
       return {S::MissingFile, e.what()};
     }
@@ -241,24 +248,33 @@ InputCheck check_case_inputs(const RegressCase& c, HashCache& hashes) {
     return {S::HashMismatch, r.vae ? "the reference was made with a VAE file, this case has none"
                                    : "this case uses a VAE file, the reference was made without one"};
   if (loras.size() != r.loras.size())
-    return {S::HashMismatch, "the reference was made with " + std::to_string(r.loras.size()) + " LoRA(s), this case has " +
-                                 std::to_string(loras.size())};
+    return {S::HashMismatch, "the reference was made with " + std::to_string(r.loras.size()) +
+                                 " LoRA(s), this case has " + std::to_string(loras.size())};
   for (std::size_t i = 0; i < loras.size(); ++i)
     if (hashes.file(loras[i]) != r.loras[i].file.sha256)
       return mismatch("LoRA", loras[i], r.loras[i].file.sha256, hashes.file(loras[i]));
-  const std::pair<const char*, const std::string*> hooks[] = {
-      {"init_image_sha256", &j.init_image}, {"init_latent_sha256", &j.init_latent}, {"embeddings_sha256", &j.embeddings}};
+  const std::pair<const char*, const std::string*> hooks[] = {{"init_image_sha256", &j.init_image},
+                                                              {"init_latent_sha256", &j.init_latent},
+                                                              {"embeddings_sha256", &j.embeddings}};
   for (const auto& [key, p] : hooks) {
     const auto it = r.extra.find(key);
     if (it != r.extra.end() && it->is_string() && !p->empty() && hashes.file(*p) != it->get<std::string>())
-      return mismatch(std::string(key).substr(0, std::string(key).size() - 7), *p, it->get<std::string>(), hashes.file(*p));
+      return mismatch(std::string(key).substr(0, std::string(key).size() - 7), *p, it->get<std::string>(),
+                      hashes.file(*p));
   }
   return {};
 }
 
 std::string model_combination_key(const JobSpec& j) {
-  nlohmann::json k = {j.model, j.vae, j.tokenizer, j.unet_config, j.text_encoder_config, j.prediction,
-                      j.embeddings.empty(), j.init_image.empty(), j.lora_strict};
+  nlohmann::json k = {j.model,
+                      j.vae,
+                      j.tokenizer,
+                      j.unet_config,
+                      j.text_encoder_config,
+                      j.prediction,
+                      j.embeddings.empty(),
+                      j.init_image.empty(),
+                      j.lora_strict};
   for (const auto& l : j.loras) k.push_back({l.path, l.unet_weight, l.te_weight});
   try {
     for (const auto& t : engine::extract_extra_networks(j.prompt).loras)
