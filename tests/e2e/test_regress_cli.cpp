@@ -141,6 +141,14 @@ TEST_CASE("regress: a missing model and another model file are reported as such"
   CHECK_THAT(r.out, Catch::Contains("model '" + s.model.string() + "' does not exist"));
   CHECK_THAT(r.out, Catch::Contains("0 model load(s)"));
 
+  // A suite moved with its model: the recorded absolute path is gone, the file
+  // name next to the references is found (and its hash checked).
+  fs::copy_file(s.dir.path() / "elsewhere.safetensors", s.refs / "tiny.safetensors");
+  r = s.run({"regress", s.refs.string()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  fs::remove(s.refs / "tiny.safetensors");
+
   s.make_model(1);  // same name, other weights
   r = s.run({"regress", s.refs.string()});
   INFO(r.out << r.err);

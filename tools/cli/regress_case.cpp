@@ -22,11 +22,14 @@ bool path_exists(const fs::path& p) {
 
 // A recipe path is as given on the generating command line: relative to that
 // run's working directory. Tried as is (regress run from the same folder),
-// then relative to the reference's folder.
+// then relative to the reference's folder, then its file name in the
+// reference's folder (a suite moved together with its models). The sha256
+// check catches a wrong file found this way.
 std::string resolve_recorded(const std::string& p, const fs::path& ref_dir) {
-  if (p.empty() || fs::path(p).is_absolute() || path_exists(p)) return p;
-  const fs::path alt = ref_dir / p;
-  return path_exists(alt) ? alt.string() : p;
+  if (p.empty() || path_exists(p)) return p;
+  for (const fs::path& alt : {ref_dir / p, ref_dir / fs::path(p).filename()})
+    if (path_exists(alt)) return alt.string();
+  return p;
 }
 
 std::string rebase(const std::string& p, const fs::path& base) {
