@@ -144,7 +144,8 @@ GenerationRecipe recipe_from_json(const ojson& j, const std::string& source) {
   r.height = static_cast<int>(rd.integer(j, "height", 1, 65535));
   r.steps = static_cast<int>(rd.integer(j, "steps", 1, 100000));
   r.cfg = rd.num(j, "cfg");
-  r.clip_skip = static_cast<int>(rd.integer(j, "clip_skip", 1, 1000));
+  // 0 is "the model's default" (`generate` without --clip-skip).
+  r.clip_skip = static_cast<int>(rd.integer(j, "clip_skip", 0, 1000));
   const auto& extra = rd.field(j, "extra", "");
   if (!extra.is_object()) throw FormatError(source + ": recipe field 'extra' must be an object");
   r.extra = extra;

@@ -49,7 +49,7 @@ struct GenerationRecipe {
   int height = 512;
   int steps = 20;
   double cfg = 7.0;
-  int clip_skip = 1;
+  int clip_skip = 1;  // 0: the model's default (generate without --clip-skip)
   // Fields added by later features (img2img strength, init image hash, …):
   // kept as they are and written back, so older code round-trips newer recipes.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();

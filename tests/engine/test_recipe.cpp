@@ -63,6 +63,13 @@ TEST_CASE("recipe JSON round trip keeps every field", "[recipe]") {
   auto with_vae = r;
   with_vae.vae = RecipeFile{"vae-ft-mse", "vae.safetensors", std::string(64, 'f')};
   REQUIRE(recipe_from_json(recipe_to_json(with_vae), "mem").vae->name == "vae-ft-mse");
+  // generate without --clip-skip records 0 (the model's default); it must read back.
+  auto default_skip = r;
+  default_skip.clip_skip = 0;
+  REQUIRE(recipe_from_json(recipe_to_json(default_skip), "mem").clip_skip == 0);
+  auto negative_skip = recipe_to_json(r);
+  negative_skip["clip_skip"] = -1;
+  REQUIRE_THROWS_WITH(recipe_from_json(negative_skip, "mem"), Catch::Contains("'clip_skip'"));
 }
 
 TEST_CASE("recipe infotext is A1111's format", "[recipe]") {

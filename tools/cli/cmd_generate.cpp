@@ -9,7 +9,6 @@
 
 namespace skingen::cli {
 
-// Declares every generation flag on `cmd`, writing into `job` (shared by generate and regress).
 void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& loras, std::string& size,
                      std::int64_t& seed) {
   cmd->add_option("--model", job.model, "Checkpoint: .safetensors file or diffusers folder (default: the demo model)");
@@ -40,6 +39,13 @@ void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& lora
   cmd->add_option("--save-latent", job.save_latent, "Test hook: write the final latent (tensor `latent`) here");
 }
 
+void finish_job_options(JobSpec& job, const std::vector<std::string>& loras, const std::string& size,
+                        std::int64_t seed) {
+  for (const auto& l : loras) job.loras.push_back(parse_lora_spec(l));
+  if (!size.empty()) parse_size(size, job.width, job.height);
+  if (seed >= 0) job.seed = static_cast<std::uint64_t>(seed);
+}
+
 void register_generate(CLI::App& app) {
   struct Options {
     JobSpec job;
@@ -58,9 +64,7 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--verbose", o->verbose, "List every unmatched LoRA key");
   cmd->callback([o] {
     JobSpec job = o->job;
-    for (const auto& l : o->loras) job.loras.push_back(parse_lora_spec(l));
-    if (!o->size.empty()) parse_size(o->size, job.width, job.height);
-    if (o->seed >= 0) job.seed = static_cast<std::uint64_t>(o->seed);
+    finish_job_options(job, o->loras, o->size, o->seed);
     ops::Context ctx(o->threads);
     JobLog log;
     log.quiet = o->quiet;

@@ -14,6 +14,8 @@ void register_fixture(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_lora_check(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_regress(CLI::App& app);
+void register_batch(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   register_generate(app);
@@ -27,6 +29,8 @@ void register_commands(CLI::App& app) {
   register_fixture(app);
   register_lora_check(app);
   register_demo(app);
+  register_regress(app);
+  register_batch(app);
 }
 
 }  // namespace skingen::cli

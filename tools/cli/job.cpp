@@ -52,28 +52,6 @@ std::string stem_name(const fs::path& p) {
   return fs::is_directory(p) ? p.filename().string() : p.stem().string();
 }
 
-// sha256 of a model: the file, or for a diffusers folder all its weight files in name order.
-std::string model_sha256(const fs::path& path) {
-  if (!fs::is_directory(path)) return engine::sha256_file_hex(path);
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(path))
-    if (e.is_regular_file() && e.path().extension() == ".safetensors") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  engine::Sha256 h;
-  for (const auto& f : files) {
-    const auto d = engine::sha256_file(f);
-    h.update(d.data(), d.size());
-  }
-  const auto d = h.finish();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (auto b : d) {
-    s += kHex[b >> 4];
-    s += kHex[b & 15];
-  }
-  return s;
-}
-
 engine::Tensor read_tensor(const std::string& flag, const std::string& path, const std::string& name) {
   const auto f = engine::SafetensorsFile::open(path);
   const auto* info = f.find(name);
@@ -97,6 +75,28 @@ std::uint64_t random_seed() {
 }
 
 }  // namespace
+
+// sha256 of a model: the file, or for a diffusers folder all its weight files in name order.
+std::string model_sha256(const fs::path& path) {
+  if (!fs::is_directory(path)) return engine::sha256_file_hex(path);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(path))
+    if (e.is_regular_file() && e.path().extension() == ".safetensors") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  engine::Sha256 h;
+  for (const auto& f : files) {
+    const auto d = engine::sha256_file(f);
+    h.update(d.data(), d.size());
+  }
+  const auto d = h.finish();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : d) {
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return s;
+}
 
 LoraSpec parse_lora_spec(const std::string& text) {
   LoraSpec s;
@@ -396,8 +396,21 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
     recipe.extra["init_image_sha256"] = engine::sha256_file_hex(job.init_image);
     recipe.extra["strength"] = job.strength;
   }
-  if (!job.init_latent.empty()) recipe.extra["init_latent_sha256"] = engine::sha256_file_hex(job.init_latent);
-  if (!job.embeddings.empty()) recipe.extra["embeddings_sha256"] = engine::sha256_file_hex(job.embeddings);
+  if (!job.init_latent.empty()) {
+    recipe.extra["init_latent"] = job.init_latent;
+    recipe.extra["init_latent_sha256"] = engine::sha256_file_hex(job.init_latent);
+  }
+  if (!job.embeddings.empty()) {
+    recipe.extra["embeddings"] = job.embeddings;
+    recipe.extra["embeddings_sha256"] = engine::sha256_file_hex(job.embeddings);
+  }
+  // Whatever else `regress` needs to run the same job again.
+  const std::pair<const char*, const std::string*> settings[] = {
+      {"tokenizer", &job.tokenizer},     {"lora_dir", &job.lora_dir},
+      {"unet_config", &job.unet_config}, {"text_encoder_config", &job.text_encoder_config},
+      {"prediction", &job.prediction}};
+  for (const auto& [key, value] : settings)
+    if (!value->empty()) recipe.extra[key] = *value;
 
   for (int i = 0; i < job.batch; ++i) {
     recipe.seed = result.seed + static_cast<std::uint64_t>(i);

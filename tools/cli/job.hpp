@@ -16,6 +16,10 @@
 #include "engine/sampler.hpp"
 #include "models/sd_pipeline.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace skingen::cli {
 
 struct LoraSpec {
@@ -55,6 +59,19 @@ struct JobSpec {
 // Reads the fields present in a JSON object (the batch line format, README);
 // throws UsageError naming the field.
 void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& source);
+
+// sha256 of a model as recipes record it: the file, or for a diffusers folder
+// the sha256 of its weight files' digests in name order.
+std::string model_sha256(const std::filesystem::path& path);
+
+// Declares every generation flag (not --out) on `cmd`, writing into `job`;
+// --lora, --size and --seed land in the raw strings for the caller to parse
+// (cmd_generate.cpp; shared by generate and regress manifests).
+void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& loras, std::string& size,
+                     std::int64_t& seed);
+// Applies the raw --lora, --size and --seed values of add_job_options to `job`.
+void finish_job_options(JobSpec& job, const std::vector<std::string>& loras, const std::string& size,
+                        std::int64_t seed);
 
 // The output paths a job writes (seed resolved).
 std::vector<std::filesystem::path> job_outputs(const JobSpec& job, std::uint64_t seed);
