@@ -19,6 +19,7 @@
 #include "engine/tensor_store.hpp"
 #include "models/sd_loader.hpp"
 #include "ops/layout.hpp"
+#include "tools/cli/bench_common.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
 #include "tools/cli/resource_usage.hpp"
@@ -26,27 +27,13 @@
 namespace skingen::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using Clock = BenchClock;
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Every tensor read from the file and converted to fp32 once: warms the page
-// cache, and is what the load time is compared with.
-double read_and_convert_seconds(const engine::TensorStore& store) {
-  const auto t0 = Clock::now();
-  for (const auto& e : store.entries()) {
-    if (!engine::is_float_dtype(e.info->dtype)) continue;
-    const engine::Tensor t = e.file->read_f32(*e.info);
-    (void)t;
-  }
-  return seconds_since(t0);
 }
 
 struct Phase {

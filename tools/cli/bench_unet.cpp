@@ -12,6 +12,7 @@
 #include "engine/core/error.hpp"
 #include "engine/machine_peak.hpp"
 #include "models/unet_loader.hpp"
+#include "tools/cli/bench_common.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
 #include "tools/cli/resource_usage.hpp"
@@ -19,20 +20,7 @@
 namespace skingen::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// What load time is compared with: reading every UNet tensor from the page
-// cache and converting it to fp32, nothing else.
-double read_and_convert_seconds(const engine::TensorStore& store, const std::string& prefix) {
-  const auto t0 = Clock::now();
-  for (const auto* e : store.with_prefix(prefix)) {
-    const engine::Tensor t = e->file->read_f32(*e->info);
-    (void)t;
-  }
-  return seconds_since(t0);
-}
+using Clock = BenchClock;
 
 engine::Tensor random_tensor(const engine::Shape& shape, std::mt19937& rng, float scale) {
   std::normal_distribution<float> nd(0.0f, scale);
