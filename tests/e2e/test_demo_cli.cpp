@@ -1,7 +1,7 @@
 // skingen demo end to end on a tiny random fixture and LoRA (the real demo
 // model is exercised by the reference-image tests): every single image is
 // written, the LoRA changes the images, and the grid holds each image
-// repeated 2x2 at the layout's positions (rows: prompts; columns: without,
+// repeated 2x2 at the layout's positions (columns: prompts; rows: without,
 // with the LoRA).
 #include <catch2/catch.hpp>
 
@@ -45,8 +45,9 @@ TEST_CASE("demo renders every prompt without and with the LoRA and a 2x2-repeat 
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("skin_x-000002: 127/127 modules applied"));
   const fs::path singles = d / "out" / "demo";
-  const std::vector<fs::path> files{singles / "01-red-scales.png", singles / "01-red-scales-skin.png",
-                                    singles / "02-grey-bark.png", singles / "02-grey-bark-skin.png"};
+  // In grid order: the top row without the LoRA, the bottom row with it.
+  const std::vector<fs::path> files{singles / "01-red-scales.png", singles / "02-grey-bark.png",
+                                    singles / "01-red-scales-skin.png", singles / "02-grey-bark-skin.png"};
   std::vector<skingen::engine::Image8> images;
   for (const auto& f : files) {
     INFO(f);
@@ -54,8 +55,8 @@ TEST_CASE("demo renders every prompt without and with the LoRA and a 2x2-repeat 
     images.push_back(skingen::engine::read_png(f).image);
     REQUIRE(images.back().width == 32);
   }
-  CHECK(images[0].pixels != images[1].pixels);
-  CHECK(images[2].pixels != images[3].pixels);
+  CHECK(images[0].pixels != images[2].pixels);
+  CHECK(images[1].pixels != images[3].pixels);
 
   const auto grid = skingen::engine::read_png(d / "out" / "demo.png").image;
   // 4-pixel gaps, cells of 64 (32 repeated twice): 4 + 2 * (64 + 4).

@@ -118,15 +118,15 @@ void register_demo(CLI::App& app) {
         std::snprintf(name, sizeof name, "%02zu-%s%s.png", i + 1, slug(job.prompt).c_str(), with_lora ? "-skin" : "");
         job.out = (dir / name).string();
         const auto r = run_job(ctx, cache, job, hooks, log);
-        files[2 * i + with_lora] = r.written.at(0);
+        files[static_cast<std::size_t>(with_lora) * n + i] = r.written.at(0);
         std::printf("%s\n", r.written.at(0).c_str());
         std::fflush(stdout);
       }
 
     std::vector<engine::Image8> cells;
     for (const auto& f : files) cells.push_back(engine::repeat_image(engine::read_png(f).image, spec.repeat, spec.repeat));
-    const engine::Image8 grid = engine::image_grid(cells, 2, 4, 255);
-    const std::string about = "skingen demo grid: one row per prompt; left without, right with the skin LoRA at " +
+    const engine::Image8 grid = engine::image_grid(cells, static_cast<int>(n), 4, 255);
+    const std::string about = "skingen demo grid: one column per prompt; top row without, bottom row with the skin LoRA at " +
                               std::to_string(spec.lora_weight).substr(0, 4) + "; each cell shows the texture repeated " +
                               std::to_string(spec.repeat) + "x" + std::to_string(spec.repeat) +
                               ". Single images with their parameters: " + dir.string();
@@ -135,7 +135,7 @@ void register_demo(CLI::App& app) {
     engine::write_png(grid_path, grid, texts);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!o->quiet)
-      std::fprintf(stderr, "skingen: %zu images in %.1f s; grid (rows: prompts, columns: without / with LoRA) %s\n",
+      std::fprintf(stderr, "skingen: %zu images in %.1f s; grid (columns: prompts; rows: without / with LoRA) %s\n",
                    2 * n, s, grid_path.c_str());
     std::printf("%s\n", grid_path.c_str());
   });
