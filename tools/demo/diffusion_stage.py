@@ -1,0 +1,160 @@
+"""Stage 2 of train.py: the text encoder and the UNet, trained jointly from
+scratch on VAE latents, as SD 1.x is trained:
+- SD noise schedule (scaled_linear, beta 0.00085 -> 0.012, 1000 steps),
+  t uniform in 0..999, epsilon prediction, MSE with min-SNR-5 weighting
+  (Hang et al. 2023; kohya's --min_snr_gamma) to converge faster;
+- caption dropout 10 % -> the empty prompt (BOS + 76 EOS, as the engine
+  encodes an empty negative prompt), so classifier-free guidance works;
+- latents: posterior samples of the (scale-folded) VAE times 0.18215,
+  random circular shifts (the data is periodic);
+- half of the batches with circular padding in every padded conv of the
+  UNet (so both `--tile xy` and the default are in distribution);
+- EMA of both models (what is shipped).
+"""
+import copy
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import torch_env
+from demo_models import (SCALE_FACTOR, alphas_cumprod, init_for_training, init_text_encoder, make_text_encoder,
+                         make_unet, set_tiling)
+from vae_stage import to_float
+
+CAPTION_DROPOUT = 0.1
+MIN_SNR_GAMMA = 5.0
+
+
+# ------------------------------------------------------------------ VAE scale folding and latents
+
+@torch.no_grad()
+def encode_moments(vae, imgs_u8, batch=100, circular=True):
+    """Posterior mean and std of every image (float32 [N, 4, h, w] each)."""
+    set_tiling(vae, circular)
+    means, stds = [], []
+    for i in range(0, len(imgs_u8), batch):
+        m = vae.quant_conv(vae.encoder(to_float(imgs_u8[i:i + batch])))
+        mean, logvar = m.chunk(2, dim=1)
+        means.append(mean)
+        stds.append(torch.exp(0.5 * logvar.clamp(-30.0, 20.0)))
+    set_tiling(vae, False)
+    return torch.cat(means), torch.cat(stds)
+
+
+@torch.no_grad()
+def fold_scale(vae, sigma):
+    """Fold c = 1 / (0.18215 sigma) into quant_conv / post_quant_conv so that
+    latents x 0.18215 have unit variance while the decoder's function is
+    unchanged (PLAN.md §2): mean rows x c, logvar bias + 2 ln c, post_quant_conv
+    input side x 1/c."""
+    c = 1.0 / (SCALE_FACTOR * sigma)
+    e = vae.cfg.embed_dim
+    vae.quant_conv.weight[:e] *= c
+    vae.quant_conv.bias[:e] *= c
+    vae.quant_conv.bias[e:] += 2.0 * math.log(c)
+    vae.post_quant_conv.weight /= c
+    return c
+
+
+# ------------------------------------------------------------------ training
+
+class Ema:
+    def __init__(self, model, decay):
+        self.model = copy.deepcopy(model).eval()
+        self.decay = decay
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model, step):
+        d = min(self.decay, (1 + step) / (10 + step))
+        for pe, p in zip(self.model.parameters(), model.parameters()):
+            pe.mul_(d).add_(p.detach(), alpha=1 - d)
+
+
+def lr_at(step, steps, lr, warmup):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    p = (step - warmup) / max(1, steps - warmup)
+    return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def snr_weights(ac, t):
+    snr = ac[t] / (1 - ac[t])
+    return torch.clamp(snr, max=MIN_SNR_GAMMA) / snr
+
+
+def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5e-4, warmup=100, seed=2,
+          ema_decay=0.995, log=print, ckpt_every=250):
+    """lat_mean/lat_std: [N, 4, h, w] of the folded VAE; ids: int64 [N, 77]."""
+    torch.manual_seed(seed)
+    unet, te = make_unet(), make_text_encoder()
+    init_for_training(unet)
+    init_text_encoder(te)
+    ema_u, ema_t = Ema(unet, ema_decay), Ema(te, ema_decay)
+    params = list(unet.parameters()) + list(te.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=0.01)
+    ac = alphas_cumprod().float()
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    empty = torch.as_tensor(empty_ids, dtype=torch.int64)
+    ids = torch.as_tensor(ids)
+    start, used_cpu = 0, 0.0
+    path = os.path.join(out_dir, "diffusion_ckpt.pt")
+    if os.path.exists(path):
+        ck = torch.load(path)
+        unet.load_state_dict(ck["unet"])
+        te.load_state_dict(ck["te"])
+        ema_u.model.load_state_dict(ck["ema_unet"])
+        ema_t.model.load_state_dict(ck["ema_te"])
+        opt.load_state_dict(ck["opt"])
+        g.set_state(ck["gen"])
+        rng.bit_generator.state = ck["rng"]
+        start, used_cpu = ck["step"], ck["cpu"]
+        log("diffusion: resumed at step %d" % start)
+    clock = torch_env.Clock()
+    unet.train()
+    te.train()
+    avg = None
+    h, w = lat_mean.shape[-2:]
+    for step in range(start, steps):
+        for pg in opt.param_groups:
+            pg["lr"] = lr_at(step, steps, lr, warmup)
+        idx = torch.from_numpy(rng.integers(0, len(lat_mean), batch))
+        z = lat_mean[idx] + lat_std[idx] * torch.randn(lat_mean[idx].shape, generator=g)
+        z = z * SCALE_FACTOR
+        dy, dx = (int(v) for v in torch.randint(0, h, (2,), generator=g))
+        z = torch.roll(z, (dy, dx), dims=(2, 3))
+        tok = ids[idx].clone()
+        drop = torch.rand(batch, generator=g) < CAPTION_DROPOUT
+        tok[drop] = empty
+        t = torch.randint(0, 1000, (batch,), generator=g)
+        noise = torch.randn(z.shape, generator=g)
+        a = ac[t][:, None, None, None]
+        xt = a.sqrt() * z + (1 - a).sqrt() * noise
+        set_tiling(unet, circular=bool(step % 2))
+        ctx = te.encode(tok)
+        pred = unet(xt, t.float(), ctx)
+        per = (pred - noise).square().mean(dim=(1, 2, 3))
+        loss = (per * snr_weights(ac, t)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ema_u.update(unet, step)
+        ema_t.update(te, step)
+        mse = per.mean().item()
+        avg = mse if avg is None else 0.98 * avg + 0.02 * mse
+        if (step + 1) % 50 == 0:
+            log("diffusion %5d/%d  mse %.4f  lr %.2e  %s" % (step + 1, steps, avg, opt.param_groups[0]["lr"], clock))
+        if (step + 1) % ckpt_every == 0 or step + 1 == steps:
+            tmp = path + ".tmp"
+            torch.save({"unet": unet.state_dict(), "te": te.state_dict(), "ema_unet": ema_u.model.state_dict(),
+                        "ema_te": ema_t.model.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
+                        "rng": rng.bit_generator.state, "step": step + 1, "cpu": used_cpu + clock.cpu()}, tmp)
+            os.replace(tmp, path)
+    set_tiling(ema_u.model, False)
+    return ema_u.model, ema_t.model
