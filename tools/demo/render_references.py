@@ -1,21 +1,18 @@
 #!/usr/bin/python3
-"""Reference images of the demo model for skingen's regression tests.
+"""Reference images of the demo model for skingen's regression tests (issue 7).
 
 For each case below: the initial latent torch.randn(1, 4, h, w) of a
 torch.Generator seeded with the case's seed is stored as
-CASE.latent.safetensors (tensor `latent`), the PyTorch pipeline (pipeline.py:
-the exported F16 weights read back, the UNet, text encoder and VAE run in
-float64, the samplers of tests/reference/sampling_upstream.py in float32 as
-the engine runs them, LoRA merged into the weights as W += m * alpha / r *
-up @ down) renders CASE.png (diffusers rounding) and CASE.final.safetensors
-(tensor `latent`: the sampler's final latent, before the VAE), and
-cases.json lists the exact skingen command per case.
+NAME.latent.safetensors (tensor `latent`; skingen's --rng cpu draws the same),
+and the PyTorch pipeline (pipeline.py: the exported F16 weights read back into
+float64 modules, the samplers of tests/reference/sampling_upstream.py, the LoRA
+merged as W += m * alpha / r * up @ down) renders NAME.png (diffusers rounding).
+manifest.json lists the cases as `skingen generate` arguments (without --out;
+paths relative to the manifest's folder) with the bound max_diff = 1 on the
+max absolute pixel difference; render_notes.json gives the float32-vs-float64
+PyTorch difference of each case and its seam z.
 
-The same cases rendered in float32 give an estimate of how far a correct
-float32 engine may land from the float64 reference (cases.json:
-`float32_max_pixel_diff`); the bound for skingen is max pixel difference <= 1.
-
-Usage: render_references.py [--model models/demo] [--out tests/data/demo/references]
+Usage: render_references.py [--model models/demo] [--out tests/data/demo] [--only NAME,NAME]
 """
 import argparse
 import json

@@ -32,7 +32,7 @@ import json  # noqa: E402
 
 import torch_env  # noqa: E402
 
-STAGES = ["data", "vae", "latents", "unet", "export", "lora"]
+STAGES = ["data", "vae", "latents", "decoder", "unet", "export", "lora"]
 
 
 class Log:
@@ -61,9 +61,11 @@ def main():
     p.add_argument("--out", default=os.path.join(torch_env.ROOT, "models", "demo"))
     p.add_argument("--stage", default="all", choices=["all"] + STAGES)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--vae-steps", type=int, default=3000)
-    p.add_argument("--unet-steps", type=int, default=4000)
-    p.add_argument("--lora-epochs", type=int, default=6)
+    p.add_argument("--vae-steps", type=int, default=1200, help="length of the VAE's lr schedule")
+    p.add_argument("--vae-stop", type=int, default=900, help="VAE step where training stops")
+    p.add_argument("--unet-steps", type=int, default=1000)
+    p.add_argument("--decoder-steps", type=int, default=600)
+    p.add_argument("--lora-epochs", type=int, default=4)
     p.add_argument("--latent-images", type=int, default=12000,
                    help="images encoded for the diffusion stages (the first N: classes cycle, so balanced)")
     a = p.parse_args()
@@ -98,7 +100,7 @@ def main():
     if "vae" in stages:
         import vae_stage
         clock = torch_env.Clock()
-        vae = vae_stage.train(imgs, a.work, steps=a.vae_steps, log=log)
+        vae = vae_stage.train(imgs, a.work, steps=a.vae_steps, stop=a.vae_stop, log=log)
         acc, cm, _, _ = vae_stage.gate(vae, log=log)
         torch.save(vae.state_dict(), os.path.join(a.work, "vae_unfolded.pt"))
         record(a.work, "vae", clock, {"gate_accuracy": acc, "steps": a.vae_steps})
@@ -112,16 +114,30 @@ def main():
         vae = dm.make_vae()
         vae.load_state_dict(torch.load(os.path.join(a.work, "vae_unfolded.pt")))
         vae.eval()
-        mean, std = ds.encode_moments(vae, imgs[:5000])
+        mean, std = ds.encode_moments(vae, imgs[:a.latent_images])
         sigma = float(mean.std())
         c = ds.fold_scale(vae, sigma)
-        mean, std = ds.encode_moments(vae, imgs[:a.latent_images])
+        # folding is linear in the posterior: mean rows x c, logvar + 2 ln c -> std x c
+        mean, std = mean * c, std * c
         s = float((mean * dm.SCALE_FACTOR).std())
         log("latents: sigma %.4f -> c %.4f; std(latent x 0.18215) = %.4f over %d images; %s" %
             (sigma, c, s, len(mean), clock))
         torch.save(vae.state_dict(), vae_path)
         torch.save({"mean": mean, "std": std}, lat_path)
         record(a.work, "latents", clock, {"sigma": sigma, "fold_c": c, "scaled_std": s})
+
+    dec_path = os.path.join(a.work, "vae_decoder_ft.pt")
+    if "decoder" in stages:
+        import decoder_stage
+        clock = torch_env.Clock()
+        need(lat_path, "latents stage")
+        vae = dm.make_vae()
+        vae.load_state_dict(torch.load(vae_path))
+        lat = torch.load(lat_path)
+        vae = decoder_stage.train(vae, imgs[:len(lat["mean"])], lat["mean"], lat["std"], a.work,
+                                  steps=a.decoder_steps, log=log)
+        torch.save(vae.state_dict(), dec_path)
+        record(a.work, "decoder", clock, {"steps": a.decoder_steps})
 
     if "unet" in stages:
         import diffusion_stage as ds
@@ -142,7 +158,7 @@ def main():
         b = torch.load(base_path)
         unet.load_state_dict(b["unet"])
         te.load_state_dict(b["te"])
-        vae.load_state_dict(torch.load(vae_path))
+        vae.load_state_dict(torch.load(dec_path if os.path.exists(dec_path) else vae_path))
         os.makedirs(a.out, exist_ok=True)
         export.write_checkpoint(ckpt_path, unet, vae, te)
         export.copy_tokenizer(os.path.join(a.out, "tokenizer"))

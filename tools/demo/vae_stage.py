@@ -68,7 +68,20 @@ def grad_loss(rec, x):
     return (rx - xx).abs().mean() + (ry - xy).abs().mean()
 
 
-def vae_loss(vae, x, g, kl_w=1e-6, spec_w=0.0, grad_w=1.0):
+def colour_loss(rec, x):
+    """L1 between per-image, per-channel mean and std. The last GroupNorm(32)
+    before conv_out keeps only scale-free per-group statistics, so a decoder
+    learns absolute colour slowly; this term (what the classifier's colour
+    moments see) makes it a direct target."""
+    return ((rec.mean((2, 3)) - x.mean((2, 3))).abs().mean() +
+            (rec.std((2, 3)) - x.std((2, 3))).abs().mean())
+
+
+COLOUR_FROM_STEP = 600   # the shipped VAE ran its first 600 steps without it (gate: washed-out colours)
+COLOUR_W = 5.0
+
+
+def vae_loss(vae, x, g, kl_w=1e-6, spec_w=0.0, grad_w=1.0, colour_w=0.0):
     moments = vae.quant_conv(vae.encoder(x))
     mean, logvar = moments.chunk(2, dim=1)
     logvar = logvar.clamp(-30.0, 20.0)
@@ -79,7 +92,8 @@ def vae_loss(vae, x, g, kl_w=1e-6, spec_w=0.0, grad_w=1.0):
     spec = spectral_loss(rec, x) if spec_w else torch.zeros(())
     gl = grad_loss(rec, x)
     kl = 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()
-    loss = l1 + l2 + spec_w * spec + grad_w * gl + kl_w * kl
+    cl = colour_loss(rec, x) if colour_w else torch.zeros(())
+    loss = l1 + l2 + spec_w * spec + grad_w * gl + kl_w * kl + colour_w * cl
     return loss, {"l1": l1.item(), "spec": gl.item(), "kl": kl.item(), "std": mean.std().item()}
 
 
@@ -90,7 +104,9 @@ def lr_at(step, steps, lr, warmup):
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def train(imgs, out_dir, steps=1500, batch=16, lr=1e-3, warmup=50, seed=1, log=print, ckpt_every=100, crop=32):
+def train(imgs, out_dir, steps=1200, batch=16, lr=1e-3, warmup=50, seed=1, log=print, ckpt_every=100, crop=32,
+          stop=None):
+    """steps: length of the lr schedule; stop: end training there (the shipped VAE: 1200, stopped at 900)."""
     """Trains (or resumes) the VAE; returns the model. Checkpoint: out_dir/vae_ckpt.pt."""
     torch.manual_seed(seed)
     vae = make_vae()
@@ -112,13 +128,13 @@ def train(imgs, out_dir, steps=1500, batch=16, lr=1e-3, warmup=50, seed=1, log=p
     clock = torch_env.Clock()
     vae.train()
     avg = {}
-    for step in range(start, steps):
+    for step in range(start, stop or steps):
         for pg in opt.param_groups:
             pg["lr"] = lr_at(step, steps, lr, warmup)
         idx = rng.integers(0, len(imgs), batch)
         x = augment(to_float(imgs[idx]), g)[:, :, :crop, :crop]  # random crop (periodic data, shifted)
         set_tiling(vae, circular=bool(step % 2))
-        loss, parts = vae_loss(vae, x, g)
+        loss, parts = vae_loss(vae, x, g, colour_w=COLOUR_W if step >= COLOUR_FROM_STEP else 0.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -128,7 +144,7 @@ def train(imgs, out_dir, steps=1500, batch=16, lr=1e-3, warmup=50, seed=1, log=p
         if (step + 1) % 25 == 0:
             log("vae %5d/%d  l1 %.4f grad %.4f kl %.1f std %.3f  lr %.2e  %s" %
                 (step + 1, steps, avg["l1"], avg["spec"], avg["kl"], avg["std"], opt.param_groups[0]["lr"], clock))
-        if (step + 1) % ckpt_every == 0 or step + 1 == steps:
+        if (step + 1) % ckpt_every == 0 or step + 1 == (stop or steps):
             tmp = path + ".tmp"
             torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
                         "rng": rng.bit_generator.state, "step": step + 1, "cpu": used_cpu + clock.cpu()}, tmp)
