@@ -26,7 +26,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 SEED0, NSEEDS = 100, 8
-SAMPLER, SCHEDULE, STEPS, CFG = "dpmpp_2m", "karras", 20, 5.0
+SAMPLER, SCHEDULE, STEPS, CFG = "dpmpp_2m", "karras", 15, 5.0
 
 
 def read_png(path):
@@ -34,10 +34,10 @@ def read_png(path):
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def render(skingen, model, prompt, out_dir, tag, tile, lora=None):
+def render(skingen, model, prompt, out_dir, tag, tile, lora=None, nseeds=NSEEDS):
     os.makedirs(out_dir, exist_ok=True)
     pattern = os.path.join(out_dir, tag + "_{i}.png")
-    cmd = [skingen, "generate", "--model", model, "--prompt", prompt, "--seed", str(SEED0), "--batch", str(NSEEDS),
+    cmd = [skingen, "generate", "--model", model, "--prompt", prompt, "--seed", str(SEED0), "--batch", str(nseeds),
            "--sampler", SAMPLER, "--schedule", SCHEDULE, "--steps", str(STEPS), "--cfg", "%g" % CFG,
            "--size", "64x64", "--tile", tile, "--quiet", "--out", pattern]
     if lora:
@@ -45,7 +45,7 @@ def render(skingen, model, prompt, out_dir, tag, tile, lora=None):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit("FAILED: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
-    files = [pattern.replace("{i}", str(i)) for i in range(NSEEDS)]
+    files = [pattern.replace("{i}", str(i)) for i in range(nseeds)]
     return [read_png(f) for f in files]
 
 
@@ -68,6 +68,8 @@ def main():
     p.add_argument("--out", default="/tmp/skingen_demo/eval_engine")
     p.add_argument("--json", default=None)
     p.add_argument("--md", default=None)
+    p.add_argument("--variants", default="plain,tiled,lora")
+    p.add_argument("--seeds", type=int, default=NSEEDS, help="seeds per prompt (100, 101, ...)")
     a = p.parse_args()
     import classify
     import seam
@@ -78,7 +80,7 @@ def main():
 
     clf = classify.Model.load(classify.DEFAULT_MODEL)
     res = {"sampler": SAMPLER, "schedule": SCHEDULE, "steps": STEPS, "cfg": CFG,
-           "seeds": list(range(SEED0, SEED0 + NSEEDS)), "size": "64x64"}
+           "seeds": list(range(SEED0, SEED0 + a.seeds)), "size": "64x64"}
     X, y = classify.dataset(classify.HELDOUT_SEED, 20)
     res["classifier_heldout_generator"] = float((clf.predict(X) == y).mean())
     prompts = class_prompts()
@@ -88,6 +90,7 @@ def main():
     if loras:
         variants.append(("lora", "none", loras[-1] + ":1.0"))
         res["lora"] = os.path.basename(loras[-1])
+    variants = [v for v in variants if v[0] in a.variants.split(",")]
     md, seams = [], {}
     skin = [NAMES.index(c) for c in SKIN_CLASSES]
     non = [i for i, c in enumerate(NAMES) if c not in SKIN_CLASSES]
@@ -95,7 +98,7 @@ def main():
         m = np.zeros((len(NAMES), len(NAMES)), int)
         rows, zs = [], []
         for c in NAMES:
-            imgs = render(a.skingen, a.model, prompts[c], os.path.join(a.out, key), c, tile, lora)
+            imgs = render(a.skingen, a.model, prompts[c], os.path.join(a.out, key), c, tile, lora, a.seeds)
             for lab in clf.predict(np.asarray([features(im) for im in imgs])):
                 m[NAMES.index(c), lab] += 1
             zs += [seam.score(im, "xy") for im in imgs]
@@ -107,7 +110,7 @@ def main():
         seams[key] = zs
         md.append(confusion_md(m, NAMES, "skingen, class prompts, %s, %s %s %d steps CFG %g, seeds %d-%d" % (
             {"plain": "no tiling", "tiled": "--tile xy", "lora": "LoRA %s at 1.0" % res.get("lora")}[key],
-            SAMPLER, SCHEDULE, STEPS, CFG, SEED0, SEED0 + NSEEDS - 1)))
+            SAMPLER, SCHEDULE, STEPS, CFG, SEED0, SEED0 + a.seeds - 1)))
         print(md[-1] + "\n", flush=True)
     res["seam"] = {k: {"max_z": float(max(v)), "median_z": float(np.median(v)),
                        "pass_rate": float(np.mean(np.asarray(v) <= seam.THRESHOLD))} for k, v in seams.items()}
