@@ -29,8 +29,15 @@ const fs::path kDemoDir = fs::path(SKINGEN_TEST_DATA) / "demo";
 // Runs skingen with `args` from `cwd` (the manifest's relative paths are
 // relative to its folder); stdout/stderr captured under `scratch`.
 CommandResult run_in(const fs::path& cwd, const std::vector<std::string>& args, const fs::path& scratch) {
-  std::string cmd = "cd " + shell_quote(cwd.string()) + " && " + shell_quote(SKINGEN_BINARY);
-  for (const auto& a : args) cmd += " " + shell_quote(a);
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+  std::string cmd = "cd ";
+  cmd += shell_quote(cwd.string());
+  cmd += " && ";
+  cmd += shell_quote(SKINGEN_BINARY);
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
   cmd += " >";
   cmd += shell_quote((scratch / "cmd.out").string());
   cmd += " 2>";
