@@ -79,7 +79,7 @@ def main():
     check("text", st.read(os.path.join(tmp, "hidden.safetensors"))[0]["hidden"], hidden)
 
     # UNet: two timesteps (one fractional, as k-diffusion passes), real contexts
-    x = torch.randn(2, 4, 8, 8, generator=g)
+    x = torch.randn(2, 4, 16, 16, generator=g)
     t = torch.tensor([999.0, 137.25])
     ctx = hidden[:2].contiguous()
     st.write(os.path.join(tmp, "unet_in.safetensors"), {"x": x, "t": t, "context": ctx})
@@ -98,7 +98,7 @@ def main():
     unet_case("unet --tile xy", ["--tile", "xy"], True)
 
     # VAE decode (plain, tiled) and encode
-    lat = torch.randn(1, 4, 8, 8, generator=g)
+    lat = torch.randn(1, 4, 16, 16, generator=g)
     st.write(os.path.join(tmp, "lat.safetensors"), {"latent": lat})
     for tile in ("none", "xy"):
         o = os.path.join(tmp, "img_%s.safetensors" % tile)
