@@ -18,7 +18,7 @@ void print_error(const std::string& msg) { std::fprintf(stderr, "skingen: error:
 }  // namespace
 
 int main(int argc, char** argv) {
-  skingen::cli::ensure_passive_omp_wait(argv);
+  skingen::cli::ensure_short_omp_spin(argv);
   CLI::App app{"skingen " SKINGEN_VERSION
                " — Stable Diffusion checkpoints plus kohya LoRAs to PNG textures, on the CPU"};
   app.name("skingen");
