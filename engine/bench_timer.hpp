@@ -7,6 +7,7 @@
 // up to a scheduler tick for threads running on other cores), and calls
 // shorter than a few milliseconds are repeated within one sample.
 #include <functional>
+#include <vector>
 
 namespace skingen::engine {
 
@@ -32,6 +33,9 @@ struct BenchResult {
 // time of calls too long to repeat (bench generate's sampling steps), for the
 // share CPU ÷ (wall × threads).
 double team_cpu_seconds(int threads);
+
+// Median of `v` (mean of the middle two for an even count; 0 when empty).
+double median(std::vector<double> v);
 
 class BenchTimer {
  public:

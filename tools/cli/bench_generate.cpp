@@ -29,13 +29,6 @@ namespace {
 
 using Clock = BenchClock;
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 struct Phase {
   std::string name;
   double seconds = 0;  // in the end-to-end run
@@ -136,8 +129,8 @@ void register_bench_generate(CLI::App& bench) {
     sampling.seconds = result.times.sampling;
     sampling.timed_flops = c.unet.model->flops(unet_batch, h, w);
     sampling.flops = sampling.timed_flops * result.times.model_calls;
-    sampling.timed_ms = 1e3 * median(kept_steps.empty() ? step_wall : kept_steps);
-    sampling.share = median(step_share);
+    sampling.timed_ms = 1e3 * engine::median(kept_steps.empty() ? step_wall : kept_steps);
+    sampling.share = engine::median(step_share);
     sampling.kept = static_cast<int>(kept_steps.size());
     sampling.calls = static_cast<int>(step_wall.size());
     vae.seconds = result.times.vae;
