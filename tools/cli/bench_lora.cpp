@@ -3,30 +3,20 @@
 // machine's FMA peak measured in the same run. Only the merge arithmetic is
 // timed; reading each weight from the file and converting it to fp32 is the
 // loader's cost with or without a LoRA and is left out.
-#include <time.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
 #include "engine/bench_timer.hpp"
 #include "engine/core/error.hpp"
 #include "engine/machine_peak.hpp"
+#include "tools/cli/bench_common.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/common_options.hpp"
 #include "tools/cli/lora_options.hpp"
 
 namespace skingen::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 struct MergeRun {
   double setup_seconds = 0;  // read the LoRA files, validate, resolve every key
@@ -60,21 +50,14 @@ void register_bench_lora(CLI::App& bench) {
     std::vector<MergeRun> runs;
     for (int run = 0; run < o->runs; ++run) {
       MergeRun r;
-      auto t0 = Clock::now();
+      const auto t0 = BenchClock::now();
       // A patcher merges each weight once: every run builds a fresh one.
       const auto patcher = make_lora_patcher(ctx, store, &detection, lora_specs(o->model),
                                              {.unet = true, .text_encoder = true}, o->model.lora_strict, false);
-      r.setup_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-      for (const auto& p : patcher->planned()) {
-        const auto& comp = patcher->model().components[static_cast<std::size_t>(p.component)];
-        const auto& target = comp.targets[static_cast<std::size_t>(p.target)];
-        engine::Tensor w = models::read_lora_target(store, target, p.weight.ends_with(".bias"));
-        const double c0 = process_cpu_seconds();
-        t0 = Clock::now();
-        patcher->patch(comp.name, p.weight, w);
-        r.merge_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-        r.cpu_seconds += process_cpu_seconds() - c0;
-      }
+      r.setup_seconds = seconds_since(t0);
+      const MergeTime merge = merge_planned_weights(store, *patcher, ctx.threads());
+      r.merge_seconds = merge.wall;
+      r.cpu_seconds = merge.cpu;
       for (const auto& l : patcher->loras())
         for (const auto& m : l.modules)
           if (m.applied()) {

@@ -29,12 +29,7 @@ void register_lora_check(CLI::App& app) {
     const auto patcher = make_lora_patcher(ctx, store, &detection, lora_specs(o->model),
                                            {.unet = true, .text_encoder = true}, o->model.lora_strict,
                                            o->model.verbose, true);
-    for (const auto& p : patcher->planned()) {
-      const auto& comp = patcher->model().components[static_cast<std::size_t>(p.component)];
-      const auto& target = comp.targets[static_cast<std::size_t>(p.target)];
-      engine::Tensor w = models::read_lora_target(store, target, p.weight.ends_with(".bias"));
-      patcher->patch(comp.name, p.weight, w);
-    }
+    merge_planned_weights(store, *patcher, ctx.threads());
     print_lora_report(*patcher, stdout);
     std::printf("ΔW per module (Frobenius norm; relative to the weight's norm):\n");
     for (const auto& l : patcher->loras()) {

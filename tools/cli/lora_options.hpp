@@ -26,4 +26,13 @@ std::unique_ptr<engine::LoraPatcher> make_lora_patcher(ops::Context& ctx, const 
 
 void print_lora_report(const engine::LoraPatcher& patcher, std::FILE* to);
 
+// Merges every weight `patcher` plans to change, read from `store` as fp32,
+// as a model load would, without building the model (lora-check, bench lora).
+// Returns the wall and CPU seconds (over a team of `threads`) spent merging,
+// reading excluded.
+struct MergeTime {
+  double wall = 0, cpu = 0;
+};
+MergeTime merge_planned_weights(const engine::TensorStore& store, engine::LoraPatcher& patcher, int threads);
+
 }  // namespace skingen::cli
