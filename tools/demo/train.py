@@ -12,8 +12,10 @@ Stages, each resumable from checkpoints in --work (every 250 steps):
   unet     text encoder + UNet jointly (diffusion_stage.py), EMA weights kept
   export   F16 single-file checkpoint + tokenizer -> --out
   lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
-Then: evaluate.py (quality numbers), render_references.py (test references),
-verify_engine.py (skingen loads and matches every part).
+Then: evaluate_engine.py (the quality numbers in models/demo/README.md, on
+skingen's own outputs), render_references.py (test references),
+verify_engine.py (skingen loads and matches every part). evaluate.py measures
+the same on the PyTorch pipeline's outputs; it was not re-run for the shipped model.
 Seeds are fixed; 2 threads. oneDNN/OpenBLAS are deterministic in practice for a
 fixed thread count but not guaranteed bit-exact: the shipped files, not a re-run,
 are the reference for the C++ tests.
