@@ -50,9 +50,8 @@ void register_batch(CLI::App& app) {
     const auto shard = parse_shard(o->shard);
     const auto lines = read_job_lines(o->jobs);
     const auto t0 = Clock::now();
-    const auto info = [q = o->quiet](const std::string& line) {
-      if (!q) std::fprintf(stderr, "skingen: %s\n", line.c_str());
-    };
+    const JobLog log = stderr_job_log(o->quiet);
+    const auto& info = log.info;
     const auto report_failure = [&](int line, const std::string& what) {
       std::fprintf(stderr, "skingen: %s:%d: %s\n", o->jobs.c_str(), line, what.c_str());
     };
@@ -91,9 +90,6 @@ void register_batch(CLI::App& app) {
     ModelCache cache;
     engine::SamplerHooks hooks;
     hooks.cancel = install_interrupt_handler();
-    JobLog log;
-    log.quiet = o->quiet;
-    log.info = info;
     std::size_t loads = 0;
     for (const auto& w : work) {
       try {

@@ -97,11 +97,7 @@ void register_demo(CLI::App& app) {
     fs::create_directories(dir);
     ops::Context ctx(o->threads);
     ModelCache cache;
-    JobLog log;
-    log.quiet = o->quiet;
-    log.info = [q = o->quiet](const std::string& line) {
-      if (!q) std::fprintf(stderr, "skingen: %s\n", line.c_str());
-    };
+    const JobLog log = stderr_job_log(o->quiet);
     engine::SamplerHooks hooks;
     hooks.cancel = install_interrupt_handler();
 

@@ -66,12 +66,7 @@ void register_generate(CLI::App& app) {
     JobSpec job = o->job;
     finish_job_options(job, o->loras, o->size, o->seed);
     ops::Context ctx(o->threads);
-    JobLog log;
-    log.quiet = o->quiet;
-    log.verbose = o->verbose;
-    log.info = [q = o->quiet](const std::string& line) {
-      if (!q) std::fprintf(stderr, "skingen: %s\n", line.c_str());
-    };
+    const JobLog log = stderr_job_log(o->quiet, o->verbose);
     Progress progress("sampling", o->quiet);
     engine::SamplerHooks hooks;
     hooks.cancel = install_interrupt_handler();

@@ -226,10 +226,7 @@ void register_regress(CLI::App& app) {
     ops::Context ctx(o->threads);
     Runner runner{ctx, {}, {}, {}, {}, scratch.path(), o->update, o->diff_dir};
     runner.hooks.cancel = install_interrupt_handler();
-    runner.log.quiet = o->quiet;
-    runner.log.info = [q = o->quiet](const std::string& line) {
-      if (!q) std::fprintf(stderr, "skingen: %s\n", line.c_str());
-    };
+    runner.log = stderr_job_log(o->quiet);
 
     int width = 4;
     for (const auto& c : cases) width = std::max(width, std::min(48, static_cast<int>(c.name.size())));

@@ -199,6 +199,16 @@ bool is_demo_model(const std::string& model) {
   return false;
 }
 
+JobLog stderr_job_log(bool quiet, bool verbose) {
+  JobLog log;
+  log.quiet = quiet;
+  log.verbose = verbose;
+  log.info = [quiet](const std::string& line) {
+    if (!quiet) std::fprintf(stderr, "skingen: %s\n", line.c_str());
+  };
+  return log;
+}
+
 std::vector<fs::path> demo_model_candidates() {
   std::vector<fs::path> r;
   std::error_code ec;

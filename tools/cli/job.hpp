@@ -82,6 +82,9 @@ struct JobLog {
   std::function<void(const std::string&)> info;  // one line, no newline
 };
 
+// The commands' log: each line as "skingen: LINE" on stderr, nothing when quiet.
+JobLog stderr_job_log(bool quiet, bool verbose = false);
+
 struct JobResult {
   std::vector<std::filesystem::path> written;
   std::uint64_t seed = 0;
