@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs every case of a reference manifest (tests/data/demo/manifest.json)
 through `skingen generate` and prints the max pixel difference to the
-reference PNG (what tests/e2e/test_demo_references.cpp checks).
+reference PNG (what `skingen regress` checks in make test: tests/e2e/test_regress_data.cpp).
 
 Usage: check_references.py [--manifest tests/data/demo/manifest.json] [--skingen build/skingen]
 """

@@ -26,7 +26,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 SEED0, NSEEDS = 100, 8
-SAMPLER, SCHEDULE, STEPS, CFG = "dpmpp_2m", "karras", 15, 5.0
+SAMPLER, SCHEDULE, STEPS, CFG = "dpmpp_2m", "karras", 15, 9.0   # the README's recommended settings
 
 
 def read_png(path):
@@ -34,11 +34,11 @@ def read_png(path):
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def render(skingen, model, prompt, out_dir, tag, tile, lora=None, nseeds=NSEEDS):
+def render(skingen, model, prompt, out_dir, tag, tile, lora=None, nseeds=NSEEDS, cfg=CFG):
     os.makedirs(out_dir, exist_ok=True)
     pattern = os.path.join(out_dir, tag + "_{i}.png")
     cmd = [skingen, "generate", "--model", model, "--prompt", prompt, "--seed", str(SEED0), "--batch", str(nseeds),
-           "--sampler", SAMPLER, "--schedule", SCHEDULE, "--steps", str(STEPS), "--cfg", "%g" % CFG,
+           "--sampler", SAMPLER, "--schedule", SCHEDULE, "--steps", str(STEPS), "--cfg", "%g" % cfg,
            "--size", "64x64", "--tile", tile, "--quiet", "--out", pattern]
     if lora:
         cmd += ["--lora", lora]
@@ -70,6 +70,7 @@ def main():
     p.add_argument("--md", default=None)
     p.add_argument("--variants", default="plain,tiled,lora")
     p.add_argument("--seeds", type=int, default=NSEEDS, help="seeds per prompt (100, 101, ...)")
+    p.add_argument("--cfg", type=float, default=CFG)
     a = p.parse_args()
     import classify
     import seam
@@ -79,7 +80,7 @@ def main():
     from textures import save_png
 
     clf = classify.Model.load(classify.DEFAULT_MODEL)
-    res = {"sampler": SAMPLER, "schedule": SCHEDULE, "steps": STEPS, "cfg": CFG,
+    res = {"sampler": SAMPLER, "schedule": SCHEDULE, "steps": STEPS, "cfg": a.cfg,
            "seeds": list(range(SEED0, SEED0 + a.seeds)), "size": "64x64"}
     X, y = classify.dataset(classify.HELDOUT_SEED, 20)
     res["classifier_heldout_generator"] = float((clf.predict(X) == y).mean())
@@ -98,7 +99,7 @@ def main():
         m = np.zeros((len(NAMES), len(NAMES)), int)
         rows, zs = [], []
         for c in NAMES:
-            imgs = render(a.skingen, a.model, prompts[c], os.path.join(a.out, key), c, tile, lora, a.seeds)
+            imgs = render(a.skingen, a.model, prompts[c], os.path.join(a.out, key), c, tile, lora, a.seeds, a.cfg)
             for lab in clf.predict(np.asarray([features(im) for im in imgs])):
                 m[NAMES.index(c), lab] += 1
             zs += [seam.score(im, "xy") for im in imgs]
@@ -110,7 +111,7 @@ def main():
         seams[key] = zs
         md.append(confusion_md(m, NAMES, "skingen, class prompts, %s, %s %s %d steps CFG %g, seeds %d-%d" % (
             {"plain": "no tiling", "tiled": "--tile xy", "lora": "LoRA %s at 1.0" % res.get("lora")}[key],
-            SAMPLER, SCHEDULE, STEPS, CFG, SEED0, SEED0 + a.seeds - 1)))
+            SAMPLER, SCHEDULE, STEPS, a.cfg, SEED0, SEED0 + a.seeds - 1)))
         print(md[-1] + "\n", flush=True)
     res["seam"] = {k: {"max_z": float(max(v)), "median_z": float(np.median(v)),
                        "pass_rate": float(np.mean(np.asarray(v) <= seam.THRESHOLD))} for k, v in seams.items()}

@@ -9,13 +9,14 @@ Stages, each resumable from checkpoints in --work (every 250 steps):
   data     45,000 generator textures 64x64 (seed 5151), captions, token ids
   vae      AutoencoderKL (vae_stage.py), gate: classifier on reconstructions
   latents  scale folding (latents x 0.18215 get unit variance), posterior of every image
+  decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py; the
+           encoder is frozen, so it can run beside the unet stage, as it did)
   unet     text encoder + UNet jointly (diffusion_stage.py), EMA weights kept
   export   F16 single-file checkpoint + tokenizer -> --out
   lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
 Then: evaluate_engine.py (the quality numbers in models/demo/README.md, on
 skingen's own outputs), render_references.py (test references),
-verify_engine.py (skingen loads and matches every part). evaluate.py measures
-the same on the PyTorch pipeline's outputs; it was not re-run for the shipped model.
+verify_engine.py (skingen loads and matches every part).
 Seeds are fixed; 2 threads. oneDNN/OpenBLAS are deterministic in practice for a
 fixed thread count but not guaranteed bit-exact: the shipped files, not a re-run,
 are the reference for the C++ tests.
@@ -63,10 +64,10 @@ def main():
     p.add_argument("--out", default=os.path.join(torch_env.ROOT, "models", "demo"))
     p.add_argument("--stage", default="all", choices=["all"] + STAGES)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--vae-steps", type=int, default=1200, help="length of the VAE's lr schedule")
-    p.add_argument("--vae-stop", type=int, default=900, help="VAE step where training stops")
-    p.add_argument("--unet-steps", type=int, default=1000)
-    p.add_argument("--decoder-steps", type=int, default=600)
+    p.add_argument("--vae-steps", type=int, default=1000, help="length of the VAE's lr schedule")
+    p.add_argument("--vae-stop", type=int, default=1000, help="VAE step where training stops")
+    p.add_argument("--unet-steps", type=int, default=3600)
+    p.add_argument("--decoder-steps", type=int, default=2000)
     p.add_argument("--lora-epochs", type=int, default=4)
     p.add_argument("--latent-images", type=int, default=12000,
                    help="images encoded for the diffusion stages (the first N: classes cycle, so balanced)")
