@@ -2,7 +2,7 @@
 """Trains the demo model and writes models/demo/ (issue 7, stage 2).
 
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \\
-      /usr/bin/python3 tools/demo/train.py [--work /tmp/skingen_demo] [--stage all|data|vae|latents|unet|export|lora]
+      /usr/bin/python3 tools/demo/train.py [--work /tmp/skingen_demo] [--stage all|data|vae|latents|decoder|unet|export|lora]
 
 (train.py re-executes itself with that LD_LIBRARY_PATH when it is missing.)
 Stages, each resumable from checkpoints in --work (every 250 steps):
