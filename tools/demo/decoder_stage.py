@@ -40,12 +40,9 @@ def train(vae, imgs, lat_mean, lat_std, out_dir, steps=2000, batch=16, lr=3e-4, 
     rng = np.random.default_rng(seed)
     path = os.path.join(out_dir, "decoder_ckpt.pt")
     start = 0
-    if os.path.exists(path):
-        ck = torch.load(path)
+    ck = torch_env.load_checkpoint(path, opt, g, rng)
+    if ck:
         vae.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.bit_generator.state = ck["rng"]
         start = ck["step"]
         log("decoder: resumed at step %d" % start)
     clock = torch_env.Clock()
@@ -75,9 +72,7 @@ def train(vae, imgs, lat_mean, lat_std, out_dir, steps=2000, batch=16, lr=3e-4, 
         if (step + 1) % 25 == 0:
             log("decoder %4d/%d  l1 %.4f  %s" % (step + 1, steps, avg, clock))
         if (step + 1) % ckpt_every == 0 or step + 1 == steps:
-            torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
-                        "rng": rng.bit_generator.state, "step": step + 1}, path + ".tmp")
-            os.replace(path + ".tmp", path)
+            torch_env.save_checkpoint(path, opt, g, rng, model=vae.state_dict(), step=step + 1)
     set_tiling(vae, False)
     vae.eval()
     for p in vae.parameters():

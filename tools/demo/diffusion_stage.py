@@ -17,7 +17,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import torch_env
 from demo_models import (SCALE_FACTOR, alphas_cumprod, init_for_training, init_text_encoder, make_text_encoder,
@@ -118,15 +117,12 @@ def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5
     ids = torch.as_tensor(ids)
     start, used_cpu = 0, 0.0
     path = os.path.join(out_dir, "diffusion_ckpt.pt")
-    if os.path.exists(path):
-        ck = torch.load(path)
+    ck = torch_env.load_checkpoint(path, opt, g, rng)
+    if ck:
         unet.load_state_dict(ck["unet"])
         te.load_state_dict(ck["te"])
         ema_u.model.load_state_dict(ck["ema_unet"])
         ema_t.model.load_state_dict(ck["ema_te"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.bit_generator.state = ck["rng"]
         start, used_cpu = ck["step"], ck["cpu"]
         log("diffusion: resumed at step %d" % start)
     clock = torch_env.Clock()
@@ -165,10 +161,8 @@ def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5
         if (step + 1) % 50 == 0:
             log("diffusion %5d/%d  mse %.4f  lr %.2e  %s" % (step + 1, steps, avg, opt.param_groups[0]["lr"], clock))
         if (step + 1) % ckpt_every == 0 or step + 1 == steps:
-            tmp = path + ".tmp"
-            torch.save({"unet": unet.state_dict(), "te": te.state_dict(), "ema_unet": ema_u.model.state_dict(),
-                        "ema_te": ema_t.model.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
-                        "rng": rng.bit_generator.state, "step": step + 1, "cpu": used_cpu + clock.cpu()}, tmp)
-            os.replace(tmp, path)
+            torch_env.save_checkpoint(path, opt, g, rng, unet=unet.state_dict(), te=te.state_dict(),
+                                      ema_unet=ema_u.model.state_dict(), ema_te=ema_t.model.state_dict(),
+                                      step=step + 1, cpu=used_cpu + clock.cpu())
     set_tiling(ema_u.model, False)
     return ema_u.model, ema_t.model

@@ -171,12 +171,9 @@ def train(unet, te, lat_mean, lat_std, labels, captions, prompt_ids, out_dir, ep
     h = lat_mean.shape[-1]
     path = os.path.join(out_dir, "lora_ckpt.pt")
     start = 0
-    if os.path.exists(path):
-        ck = torch.load(path)
+    ck = torch_env.load_checkpoint(path, opt, g, rng)
+    if ck:
         net.load_state_dict(ck["net"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.bit_generator.state = ck["rng"]
         start = ck["epoch"]
         log("lora: resumed at epoch %d" % start)
     clock = torch_env.Clock()
@@ -214,10 +211,7 @@ def train(unet, te, lat_mean, lat_std, labels, captions, prompt_ids, out_dir, ep
             step += 1
             if step % 25 == 0:
                 log("lora epoch %d step %d/%d  mse %.4f  %s" % (epoch + 1, step, total, avg, clock))
-        tmp = path + ".tmp"
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
-                    "rng": rng.bit_generator.state, "epoch": epoch + 1}, tmp)
-        os.replace(tmp, path)
+        torch_env.save_checkpoint(path, opt, g, rng, net=net.state_dict(), epoch=epoch + 1)
     set_tiling(unet, False)
     unet.eval()
     te.eval()

@@ -47,6 +47,28 @@ def setup(threads=2, need_openblas=True):
     return blas
 
 
+def save_checkpoint(path, opt, gen, rng, **state):
+    """Writes `state` with the optimiser and both random generators (torch
+    Generator `gen`, numpy Generator `rng`) to path.tmp, then renames it over
+    path: an interrupted save leaves the previous checkpoint whole."""
+    tmp = path + ".tmp"
+    torch.save(dict(state, opt=opt.state_dict(), gen=gen.get_state(), rng=rng.bit_generator.state), tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, opt, gen, rng):
+    """None when path does not exist; otherwise restores the optimiser and the
+    generators written by save_checkpoint and returns the whole dict (the
+    caller restores its models and step from it)."""
+    if not os.path.exists(path):
+        return None
+    ck = torch.load(path)
+    opt.load_state_dict(ck["opt"])
+    gen.set_state(ck["gen"])
+    rng.bit_generator.state = ck["rng"]
+    return ck
+
+
 class Clock:
     """Wall and process CPU time since construction (CPU time includes all threads)."""
 

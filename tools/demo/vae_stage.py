@@ -15,7 +15,6 @@ half of the batches with circular padding in every padded conv.
 """
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -117,12 +116,9 @@ def train(imgs, out_dir, steps=1000, batch=16, lr=1e-3, warmup=50, seed=1, log=p
     rng = np.random.default_rng(seed)
     start, used_cpu = 0, 0.0
     path = os.path.join(out_dir, "vae_ckpt.pt")
-    if os.path.exists(path):
-        ck = torch.load(path)
+    ck = torch_env.load_checkpoint(path, opt, g, rng)
+    if ck:
         vae.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.bit_generator.state = ck["rng"]
         start, used_cpu = ck["step"], ck["cpu"]
         log("vae: resumed at step %d" % start)
     clock = torch_env.Clock()
@@ -145,10 +141,8 @@ def train(imgs, out_dir, steps=1000, batch=16, lr=1e-3, warmup=50, seed=1, log=p
             log("vae %5d/%d  l1 %.4f grad %.4f kl %.1f std %.3f  lr %.2e  %s" %
                 (step + 1, steps, avg["l1"], avg["spec"], avg["kl"], avg["std"], opt.param_groups[0]["lr"], clock))
         if (step + 1) % ckpt_every == 0 or step + 1 == (stop or steps):
-            tmp = path + ".tmp"
-            torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
-                        "rng": rng.bit_generator.state, "step": step + 1, "cpu": used_cpu + clock.cpu()}, tmp)
-            os.replace(tmp, path)
+            torch_env.save_checkpoint(path, opt, g, rng, model=vae.state_dict(), step=step + 1,
+                                      cpu=used_cpu + clock.cpu())
     set_tiling(vae, False)
     vae.eval()
     return vae
