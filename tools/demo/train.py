@@ -9,11 +9,13 @@ Stages, each resumable from checkpoints in --work (every 250 steps):
   data     45,000 generator textures 64x64 (seed 5151), captions, token ids
   vae      AutoencoderKL (vae_stage.py), gate: classifier on reconstructions
   latents  scale folding (latents x 0.18215 get unit variance), posterior of every image
-  decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py); the
-           encoder is frozen, so with --stage all it runs in a second process beside
-           the text and unet stages (neither keeps both cores busy)
+  decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py)
   text     text encoder pretrained on caption -> class and image features, then frozen (text_stage.py)
   unet     UNet with the frozen text encoder (diffusion_stage.py), EMA weights kept
+With --stage all, two stages run in a second process beside the main line,
+as none of these keeps both cores busy (≈ 1.5 of 2): text beside vae and
+latents (it needs only the captions and images), decoder beside unet (the
+encoder is frozen after the latents stage).
   export   F16 single-file checkpoint + tokenizer -> --out
   lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
 Then: evaluate_engine.py (the quality numbers in models/demo/README.md, on
@@ -85,9 +87,24 @@ def main():
     blas = torch_env.setup(a.threads)
     log = Log(os.path.join(a.work, "train.log"))
     log("BLAS: %s; threads %d; OMP_WAIT_POLICY=%s" % (blas, a.threads, os.environ.get("OMP_WAIT_POLICY")))
-    stages = STAGES if a.stage == "all" else [a.stage]
-    decoder_beside = a.stage == "all"
-    decoder_proc = None
+    stages = list(STAGES) if a.stage == "all" else [a.stage]
+    beside = {}   # stage -> its process, with --stage all
+
+    def start_beside(stage):
+        cmd = [sys.executable, os.path.abspath(__file__), "--work", a.work, "--out", a.out, "--stage", stage,
+               "--threads", str(a.threads), "--decoder-steps", str(a.decoder_steps),
+               "--text-steps", str(a.text_steps), "--latent-images", str(a.latent_images)]
+        log("%s: running beside the next stages: %s" % (stage, " ".join(cmd)))
+        beside[stage] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        stages.remove(stage)
+
+    def wait_beside(stage):
+        proc = beside.pop(stage, None)
+        if proc is not None:
+            if proc.wait() != 0:
+                sys.exit("%s stage failed (exit %d): see %s" % (stage, proc.returncode,
+                                                               os.path.join(a.work, "train.log")))
+            log("%s: done" % stage)
 
     import numpy as np
     import torch
@@ -110,6 +127,9 @@ def main():
         record(a.work, "data", clock)
     imgs, labels, caps = data.load(os.path.join(a.work, "cache"))
     labels, caps = np.asarray(labels)[:a.latent_images], caps[:a.latent_images]   # what the latents cover
+
+    if a.stage == "all":
+        start_beside("text")
 
     if "vae" in stages:
         import vae_stage
@@ -141,14 +161,10 @@ def main():
         record(a.work, "latents", clock, {"sigma": sigma, "fold_c": c, "scaled_std": s})
 
     dec_path = os.path.join(a.work, "vae_decoder_ft.pt")
-    if "decoder" in stages and decoder_beside:
-        need(lat_path, "latents stage")
-        cmd = [sys.executable, os.path.abspath(__file__), "--work", a.work, "--out", a.out, "--stage", "decoder",
-               "--threads", str(a.threads), "--decoder-steps", str(a.decoder_steps),
-               "--latent-images", str(a.latent_images)]
-        log("decoder: running beside the next stages: %s" % " ".join(cmd))
-        decoder_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    elif "decoder" in stages:
+    if a.stage == "all":
+        wait_beside("text")          # both processes use the cores from here on
+        start_beside("decoder")
+    if "decoder" in stages:
         import decoder_stage
         clock = torch_env.Clock()
         need(lat_path, "latents stage")
@@ -189,11 +205,7 @@ def main():
         torch.save({"unet": unet.state_dict(), "te": te.state_dict()}, base_path)
         record(a.work, "unet", clock, {"steps": a.unet_steps})
 
-    if decoder_proc is not None:
-        if decoder_proc.wait() != 0:
-            sys.exit("decoder stage failed (exit %d): see %s" % (decoder_proc.returncode,
-                                                                 os.path.join(a.work, "train.log")))
-        log("decoder: done")
+    wait_beside("decoder")
 
     if "export" in stages:
         import export
