@@ -62,5 +62,17 @@ TEST_CASE("attention and norms do not depend on the thread count", "[ops][determ
   const Tensor x = naive::random({2, 40, 30, 96}, 4);
   const Tensor g = naive::random({96}, 5), b = naive::random({96}, 6);
   CHECK(naive::bit_identical(ops::group_norm(one, pool, x, g, b, {}), ops::group_norm(two, pool, x, g, b, {})));
+  // 8×8 positions: the statistics are split by channel blocks
+  const Tensor wide = naive::random({2, 8, 8, 640}, 7);
+  const Tensor gw = naive::random({640}, 8), bw = naive::random({640}, 9);
+  CHECK(naive::bit_identical(ops::group_norm(one, pool, wide, gw, bw, {}),
+                             ops::group_norm(two, pool, wide, gw, bw, {})));
+  // 5.9 MB: sample by sample
+  const Tensor big = naive::random({2, 48, 48, 320}, 10);
+  const Tensor gb = naive::random({320}, 11), bb = naive::random({320}, 12), tb = naive::random({2, 320}, 13);
+  ops::GroupNormOptions go;
+  go.silu = true;
+  go.add_before = &tb;
+  CHECK(naive::bit_identical(ops::group_norm(one, pool, big, gb, bb, go), ops::group_norm(two, pool, big, gb, bb, go)));
   CHECK(naive::bit_identical(ops::layer_norm(one, pool, x, g, b, 1e-5f), ops::layer_norm(two, pool, x, g, b, 1e-5f)));
 }

@@ -1,5 +1,6 @@
 // group_norm and layer_norm against two-pass double references: odd channel
-// counts, several statistics chunks, fused SiLU and time-embedding add, large
+// counts, several statistics chunks and channel blocks, whole-batch and
+// sample-by-sample passes, fused SiLU and time-embedding add, large
 // means (|mean|/std ≈ 170) and constant groups. Tolerance: max |y - ref| ≤ 2e-6
 // for O(1) outputs (the UNet must match PyTorch to ~1e-4, so norms get ~1e-6).
 #include <catch2/catch.hpp>
@@ -22,7 +23,13 @@ TEST_CASE("group_norm matches the double-precision reference", "[ops][norm]") {
   for (const auto& c :
        {Case{{2, 5, 7, 64}, 32, false, false}, Case{{3, 4, 4, 96}, 32, true, false},
         Case{{2, 30, 20, 48}, 8, true, true}, Case{{1, 1, 1, 32}, 32, false, true}, Case{{2, 300, 40}, 8, false, false},
-        Case{{1, 17, 9, 33}, 3, true, true}, Case{{2, 16, 16, 320}, 32, true, true}}) {
+        Case{{1, 17, 9, 33}, 3, true, true}, Case{{2, 16, 16, 320}, 32, true, true},
+        // channel blocks in the statistics pass, normalise chunks straddling samples
+        Case{{3, 3, 5, 200}, 8, true, true}, Case{{3, 8, 8, 1280}, 32, true, true},
+        // sample by sample (the batch exceeds the whole-batch size): an odd group
+        // count, a last chunk of 67 rows, streamed stores
+        Case{{2, 64, 64, 160}, 32, true, false}, Case{{3, 40, 40, 264}, 3, true, true},
+        Case{{2, 45, 47, 320}, 32, false, true}, Case{{2, 64, 72, 512}, 32, false, true}}) {
     const auto ch = c.x.back();
     const Tensor x = naive::random(c.x, seed++, -3.0f, 5.0f);
     const Tensor g = naive::random({ch}, seed++, 0.5f, 1.5f);
