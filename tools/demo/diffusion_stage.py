@@ -1,15 +1,17 @@
-"""Stage 2 of train.py: the text encoder and the UNet, trained jointly from
-scratch on VAE latents, as SD 1.x is trained:
+"""Stage "unet" of train.py: the UNet, trained from scratch on VAE latents
+with the pretrained, frozen text encoder of text_stage.py, as SD 1.x is
+trained with a frozen CLIP:
 - SD noise schedule (scaled_linear, beta 0.00085 -> 0.012, 1000 steps),
   t uniform in 0..999, epsilon prediction, MSE with min-SNR-5 weighting
-  (Hang et al. 2023; kohya's --min_snr_gamma) to converge faster;
+  (Hang et al. 2023; kohya's --min_snr_gamma) to converge faster, and the
+  noisiest steps weighted up (snr_weights);
 - caption dropout 10 % -> the empty prompt (BOS + 76 EOS, as the engine
   encodes an empty negative prompt), so classifier-free guidance works;
 - latents: posterior samples of the (scale-folded) VAE times 0.18215,
   random circular shifts (the data is periodic);
 - half of the batches with circular padding in every padded conv of the
   UNet (so both `--tile xy` and the default are in distribution);
-- EMA of both models (what is shipped).
+- EMA of the UNet (what is shipped).
 """
 import copy
 import math
@@ -19,8 +21,7 @@ import numpy as np
 import torch
 
 import torch_env
-from demo_models import (SCALE_FACTOR, alphas_cumprod, init_for_training, init_text_encoder, make_text_encoder,
-                         make_unet, set_tiling)
+from demo_models import SCALE_FACTOR, alphas_cumprod, init_for_training, make_unet, set_tiling
 from vae_stage import to_float
 
 CAPTION_DROPOUT = 0.1
@@ -81,14 +82,13 @@ def lr_at(step, steps, lr, warmup):
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-# From this step on, the noisiest steps weigh more: ε-MSE equals SNR × the
-# MSE of the implied x0, so at t near 999 (SNR 0.005) getting the class right
-# barely lowers the ε loss, and the prompt is what tells the classes apart
-# there. The shipped run reached step 2250 with min-SNR alone: its outputs
-# hardly depended on the prompt (ε changed by 2 % between two class prompts
-# at t = 400). Weight max(1, HIGH_NOISE_SNR / SNR) = the x0-MSE weighted by
-# HIGH_NOISE_SNR where SNR is below it: at most 21x, at t = 999.
-HIGH_NOISE_FROM_STEP = 2250
+# The noisiest steps weigh more: epsilon-MSE equals SNR x the MSE of the
+# implied x0, so at t near 999 (SNR 0.005) getting the class right barely
+# lowers the epsilon loss, and the prompt is what tells the classes apart
+# there. The v2 model trained 2,250 steps with min-SNR alone: its outputs
+# hardly depended on the prompt (epsilon changed by 2 % between two class
+# prompts at t = 400). Weight max(min-SNR weight, HIGH_NOISE_SNR / SNR) = the
+# x0-MSE weighted by HIGH_NOISE_SNR where SNR is below it: at most 21x, at t = 999.
 HIGH_NOISE_SNR = 0.1
 
 
@@ -100,15 +100,18 @@ def snr_weights(ac, t, high_noise=False):
     return w
 
 
-def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5e-4, warmup=100, seed=2,
+def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=4000, batch=32, lr=5e-4, warmup=100, seed=2,
           ema_decay=0.995, log=print, ckpt_every=250):
-    """lat_mean/lat_std: [N, 4, h, w] of the folded VAE; ids: int64 [N, 77]."""
+    """lat_mean/lat_std: [N, 4, h, w] of the folded VAE; ids: int64 [N, 77];
+    te: the text encoder of text_stage.py (kept frozen). Returns the EMA UNet."""
     torch.manual_seed(seed)
-    unet, te = make_unet(), make_text_encoder()
+    unet = make_unet()
     init_for_training(unet)
-    init_text_encoder(te)
-    ema_u, ema_t = Ema(unet, ema_decay), Ema(te, ema_decay)
-    params = list(unet.parameters()) + list(te.parameters())
+    ema_u = Ema(unet, ema_decay)
+    te.eval()
+    for p in te.parameters():
+        p.requires_grad_(False)
+    params = list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=0.01)
     ac = alphas_cumprod().float()
     g = torch.Generator().manual_seed(seed)
@@ -120,14 +123,11 @@ def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5
     ck = torch_env.load_checkpoint(path, opt, g, rng)
     if ck:
         unet.load_state_dict(ck["unet"])
-        te.load_state_dict(ck["te"])
         ema_u.model.load_state_dict(ck["ema_unet"])
-        ema_t.model.load_state_dict(ck["ema_te"])
         start, used_cpu = ck["step"], ck["cpu"]
         log("diffusion: resumed at step %d" % start)
     clock = torch_env.Clock()
     unet.train()
-    te.train()
     avg = None
     h, w = lat_mean.shape[-2:]
     for step in range(start, steps):
@@ -146,23 +146,23 @@ def train(lat_mean, lat_std, ids, empty_ids, out_dir, steps=4000, batch=32, lr=5
         a = ac[t][:, None, None, None]
         xt = a.sqrt() * z + (1 - a).sqrt() * noise
         set_tiling(unet, circular=bool(step % 2))
-        ctx = te.encode(tok)
+        with torch.no_grad():
+            ctx = te.encode(tok)
         pred = unet(xt, t.float(), ctx)
         per = (pred - noise).square().mean(dim=(1, 2, 3))
-        loss = (per * snr_weights(ac, t, high_noise=step >= HIGH_NOISE_FROM_STEP)).mean()
+        loss = (per * snr_weights(ac, t, high_noise=True)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         ema_u.update(unet, step)
-        ema_t.update(te, step)
         mse = per.mean().item()
         avg = mse if avg is None else 0.98 * avg + 0.02 * mse
         if (step + 1) % 50 == 0:
             log("diffusion %5d/%d  mse %.4f  lr %.2e  %s" % (step + 1, steps, avg, opt.param_groups[0]["lr"], clock))
         if (step + 1) % ckpt_every == 0 or step + 1 == steps:
-            torch_env.save_checkpoint(path, opt, g, rng, unet=unet.state_dict(), te=te.state_dict(),
-                                      ema_unet=ema_u.model.state_dict(), ema_te=ema_t.model.state_dict(),
+            torch_env.save_checkpoint(path, opt, g, rng, unet=unet.state_dict(),
+                                      ema_unet=ema_u.model.state_dict(),
                                       step=step + 1, cpu=used_cpu + clock.cpu())
     set_tiling(ema_u.model, False)
-    return ema_u.model, ema_t.model
+    return ema_u.model

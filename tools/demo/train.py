@@ -9,9 +9,13 @@ Stages, each resumable from checkpoints in --work (every 250 steps):
   data     45,000 generator textures 64x64 (seed 5151), captions, token ids
   vae      AutoencoderKL (vae_stage.py), gate: classifier on reconstructions
   latents  scale folding (latents x 0.18215 get unit variance), posterior of every image
-  decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py; the
-           encoder is frozen, so it can run beside the unet stage, as it did)
-  unet     text encoder + UNet jointly (diffusion_stage.py), EMA weights kept
+  decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py)
+  text     text encoder pretrained on caption -> class and image features, then frozen (text_stage.py)
+  unet     UNet with the frozen text encoder (diffusion_stage.py), EMA weights kept
+With --stage all, two stages run in a second process beside the main line,
+as none of these keeps both cores busy (≈ 1.5 of 2): text beside vae and
+latents (it needs only the captions and images), decoder beside unet (the
+encoder is frozen after the latents stage).
   export   F16 single-file checkpoint + tokenizer -> --out
   lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
 Then: evaluate_engine.py (the quality numbers in models/demo/README.md, on
@@ -31,11 +35,13 @@ if os.path.isdir(OPENBLAS_DIR) and OPENBLAS_DIR not in os.environ.get("LD_LIBRAR
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 import argparse  # noqa: E402
+import fcntl  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
 
 import torch_env  # noqa: E402
 
-STAGES = ["data", "vae", "latents", "decoder", "unet", "export", "lora"]
+STAGES = ["data", "vae", "latents", "decoder", "text", "unet", "export", "lora"]
 
 
 class Log:
@@ -49,13 +55,17 @@ class Log:
 
 
 def record(work, stage, clock, extra=None):
+    """Adds the stage's times to work/times.json (locked: the decoder stage may
+    run in a second process)."""
     path = os.path.join(work, "times.json")
-    d = json.load(open(path)) if os.path.exists(path) else {}
-    d[stage] = {"wall_min": round(clock.wall() / 60, 2), "cpu_min": round(clock.cpu() / 60, 2)}
-    d[stage].update(extra or {})
-    with open(path + ".tmp", "w") as f:
-        json.dump(d, f, indent=1)
-    os.replace(path + ".tmp", path)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        d = json.load(open(path)) if os.path.exists(path) else {}
+        d[stage] = {"wall_min": round(clock.wall() / 60, 2), "cpu_min": round(clock.cpu() / 60, 2)}
+        d[stage].update(extra or {})
+        with open(path + ".tmp", "w") as f:
+            json.dump(d, f, indent=1)
+        os.replace(path + ".tmp", path)
 
 
 def main():
@@ -66,7 +76,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--vae-steps", type=int, default=1000, help="length of the VAE's lr schedule")
     p.add_argument("--vae-stop", type=int, default=1000, help="VAE step where training stops")
-    p.add_argument("--unet-steps", type=int, default=3600)
+    p.add_argument("--text-steps", type=int, default=500)
+    p.add_argument("--unet-steps", type=int, default=4000)
     p.add_argument("--decoder-steps", type=int, default=2000)
     p.add_argument("--lora-epochs", type=int, default=4)
     p.add_argument("--latent-images", type=int, default=12000,
@@ -76,7 +87,24 @@ def main():
     blas = torch_env.setup(a.threads)
     log = Log(os.path.join(a.work, "train.log"))
     log("BLAS: %s; threads %d; OMP_WAIT_POLICY=%s" % (blas, a.threads, os.environ.get("OMP_WAIT_POLICY")))
-    stages = STAGES if a.stage == "all" else [a.stage]
+    stages = list(STAGES) if a.stage == "all" else [a.stage]
+    beside = {}   # stage -> its process, with --stage all
+
+    def start_beside(stage):
+        cmd = [sys.executable, os.path.abspath(__file__), "--work", a.work, "--out", a.out, "--stage", stage,
+               "--threads", str(a.threads), "--decoder-steps", str(a.decoder_steps),
+               "--text-steps", str(a.text_steps), "--latent-images", str(a.latent_images)]
+        log("%s: running beside the next stages: %s" % (stage, " ".join(cmd)))
+        beside[stage] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        stages.remove(stage)
+
+    def wait_beside(stage):
+        proc = beside.pop(stage, None)
+        if proc is not None:
+            if proc.wait() != 0:
+                sys.exit("%s stage failed (exit %d): see %s" % (stage, proc.returncode,
+                                                               os.path.join(a.work, "train.log")))
+            log("%s: done" % stage)
 
     import numpy as np
     import torch
@@ -99,6 +127,9 @@ def main():
         record(a.work, "data", clock)
     imgs, labels, caps = data.load(os.path.join(a.work, "cache"))
     labels, caps = np.asarray(labels)[:a.latent_images], caps[:a.latent_images]   # what the latents cover
+
+    if a.stage == "all":
+        start_beside("text")
 
     if "vae" in stages:
         import vae_stage
@@ -130,6 +161,9 @@ def main():
         record(a.work, "latents", clock, {"sigma": sigma, "fold_c": c, "scaled_std": s})
 
     dec_path = os.path.join(a.work, "vae_decoder_ft.pt")
+    if a.stage == "all":
+        wait_beside("text")          # both processes use the cores from here on
+        start_beside("decoder")
     if "decoder" in stages:
         import decoder_stage
         clock = torch_env.Clock()
@@ -142,16 +176,36 @@ def main():
         torch.save(vae.state_dict(), dec_path)
         record(a.work, "decoder", clock, {"steps": a.decoder_steps})
 
+    te_path = os.path.join(a.work, "text_encoder.pt")
+    if "text" in stages:
+        import text_stage
+        from classes import NAMES
+        clock = torch_env.Clock()
+        pid = data.PromptIds()
+        feats = text_stage.image_features(imgs[:a.latent_images])
+        log("text: %d feature vectors of %d, %s" % (feats.shape[0], feats.shape[1], clock))
+        te = text_stage.train(pid.batch(caps), labels, feats, pid(""), len(NAMES), steps=a.text_steps, log=log)
+        prompts = torch.as_tensor(pid.batch(list(data.class_prompts().values())))
+        sep = text_stage.separation(te, prompts)
+        log("text: class prompts differ by %.1f %% (relative L2, mean over pairs); %s" % (100 * sep, clock))
+        torch.save(te.state_dict(), te_path)
+        record(a.work, "text", clock, {"steps": a.text_steps, "class_prompt_separation": sep})
+
     if "unet" in stages:
         import diffusion_stage as ds
         clock = torch_env.Clock()
         need(lat_path, "latents stage")
+        need(te_path, "text stage")
         lat = torch.load(lat_path)
         pid = data.PromptIds()
         ids = pid.batch(caps[:len(lat["mean"])])
-        unet, te = ds.train(lat["mean"], lat["std"], ids, pid(""), a.work, steps=a.unet_steps, log=log)
+        te = dm.make_text_encoder()
+        te.load_state_dict(torch.load(te_path))
+        unet = ds.train(lat["mean"], lat["std"], ids, pid(""), te, a.work, steps=a.unet_steps, log=log)
         torch.save({"unet": unet.state_dict(), "te": te.state_dict()}, base_path)
         record(a.work, "unet", clock, {"steps": a.unet_steps})
+
+    wait_beside("decoder")
 
     if "export" in stages:
         import export
