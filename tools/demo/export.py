@@ -14,7 +14,6 @@ import shutil
 import struct
 import time
 
-import torch
 
 import torch_env
 from demo_models import TE_CFG, UNET_CFG, VAE_CFG, make_text_encoder, make_unet, make_vae

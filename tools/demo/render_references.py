@@ -17,7 +17,6 @@ Usage: render_references.py [--model models/demo] [--out tests/data/demo] [--onl
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 import torch

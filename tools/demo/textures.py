@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import noise as nz  # noqa: E402
-from classes import CLASSES, NAMES, SKIN_CLASSES  # noqa: E402
+from classes import CLASSES, NAMES  # noqa: E402
 
 PREFIXES = ["", "", "close-up of ", "a photo of ", "macro photo of ", "detailed "]
 SUFFIXES = ["", ", seamless texture", ", tileable texture", " texture", ", high detail", ", seamless"]
