@@ -92,12 +92,9 @@ def lr_at(step, steps, lr, warmup):
 HIGH_NOISE_SNR = 0.1
 
 
-def snr_weights(ac, t, high_noise=False):
+def snr_weights(ac, t):
     snr = ac[t] / (1 - ac[t])
-    w = torch.clamp(snr, max=MIN_SNR_GAMMA) / snr
-    if high_noise:
-        w = torch.maximum(w, HIGH_NOISE_SNR / snr)
-    return w
+    return torch.maximum(torch.clamp(snr, max=MIN_SNR_GAMMA) / snr, HIGH_NOISE_SNR / snr)
 
 
 def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=4000, batch=32, lr=5e-4, warmup=100, seed=2,
@@ -150,7 +147,7 @@ def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=4000, batch=32, 
             ctx = te.encode(tok)
         pred = unet(xt, t.float(), ctx)
         per = (pred - noise).square().mean(dim=(1, 2, 3))
-        loss = (per * snr_weights(ac, t, high_noise=True)).mean()
+        loss = (per * snr_weights(ac, t)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -202,7 +202,7 @@ def train(unet, te, lat_mean, lat_std, labels, captions, prompt_ids, out_dir, ep
             set_tiling(unet, circular=bool(step % 2))
             pred = unet(xt, t.float(), te.encode(tok))
             per = (pred - noise).square().mean(dim=(1, 2, 3))
-            loss = (per * snr_weights(ac, t, high_noise=True)).mean()   # the class is decided at high noise
+            loss = (per * snr_weights(ac, t)).mean()   # the class is decided at high noise
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -2,7 +2,7 @@
 """Trains the demo model and writes models/demo/ (issue 7, stage 2).
 
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \\
-      /usr/bin/python3 tools/demo/train.py [--work /tmp/skingen_demo] [--stage all|data|vae|latents|decoder|unet|export|lora]
+      /usr/bin/python3 tools/demo/train.py [--work /tmp/skingen_demo] [--stage all|data|vae|latents|decoder|text|unet|export|lora]
 
 (train.py re-executes itself with that LD_LIBRARY_PATH when it is missing.)
 Stages, each resumable from checkpoints in --work (every 250 steps):
@@ -12,12 +12,12 @@ Stages, each resumable from checkpoints in --work (every 250 steps):
   decoder  decoder-only fine-tuning, spectral loss at the end (decoder_stage.py)
   text     text encoder pretrained on caption -> class and image features, then frozen (text_stage.py)
   unet     UNet with the frozen text encoder (diffusion_stage.py), EMA weights kept
+  export   F16 single-file checkpoint + tokenizer -> --out
+  lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
 With --stage all, two stages run in a second process beside the main line,
 as none of these keeps both cores busy (≈ 1.5 of 2): text beside vae and
 latents (it needs only the captions and images), decoder beside unet (the
 encoder is frozen after the latents stage).
-  export   F16 single-file checkpoint + tokenizer -> --out
-  lora     skin LoRA on the exported (F16) base (lora_stage.py) -> --out
 Then: evaluate_engine.py (the quality numbers in models/demo/README.md, on
 skingen's own outputs), render_references.py (test references),
 verify_engine.py (skingen loads and matches every part).
@@ -55,8 +55,8 @@ class Log:
 
 
 def record(work, stage, clock, extra=None):
-    """Adds the stage's times to work/times.json (locked: the decoder stage may
-    run in a second process)."""
+    """Adds the stage's times to work/times.json (locked: the text and decoder
+    stages may run in a second process)."""
     path = os.path.join(work, "times.json")
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
