@@ -93,7 +93,7 @@ def write_lora(out_dir, tensors, info, base_path):
     now = str(time.time())
     meta = {
         "ss_session_id": "20240707",
-        "ss_training_started_at": now,
+        "ss_training_started_at": str(info.get("started_at", now)),
         "ss_output_name": OUTPUT_NAME,
         "ss_learning_rate": str(info["lr"]),
         "ss_text_encoder_lr": str(info["lr"]),
