@@ -14,7 +14,6 @@ import shutil
 import struct
 import time
 
-
 import torch_env
 from demo_models import TE_CFG, UNET_CFG, VAE_CFG, make_text_encoder, make_unet, make_vae
 from sdref import safetensors_io as st
@@ -87,13 +86,14 @@ def legacy_hash(path):
 
 
 def write_lora(out_dir, tensors, info, base_path):
-    """tensors: kohya name -> F16 tensor (sorted). info: training facts. Returns the path."""
+    """tensors: kohya name -> F16 tensor (sorted). info: training facts (started_at in epoch
+    seconds). Returns the path."""
     from lora_stage import ALPHA, CONV_ALPHA, CONV_RANK, OUTPUT_NAME, RANK
     path = os.path.join(out_dir, LORA_EPOCH_NAME.format(OUTPUT_NAME, info["epochs"]))
     now = str(time.time())
     meta = {
         "ss_session_id": "20240707",
-        "ss_training_started_at": str(info.get("started_at", now)),
+        "ss_training_started_at": str(info["started_at"]),
         "ss_output_name": OUTPUT_NAME,
         "ss_learning_rate": str(info["lr"]),
         "ss_text_encoder_lr": str(info["lr"]),

@@ -226,7 +226,6 @@ def main():
         import export
         import lora_stage
         clock = torch_env.Clock()
-        started = time.time()
         need(ckpt_path, "export stage")
         need(lat_path, "latents stage")
         unet, vae, te = export.read_checkpoint(ckpt_path)      # the shipped F16 values
@@ -234,7 +233,7 @@ def main():
         net, info = lora_stage.train(unet, te, lat["mean"], lat["std"], labels, caps, data.PromptIds(),
                                      a.work, epochs=a.lora_epochs, log=log)
         info["seed"] = 3
-        info["started_at"] = started   # when this process started: a resumed run restarts it
+        info["started_at"] = time.time() - clock.wall()   # this process's start: a resumed run restarts it
         path = export.write_lora(a.out, net.kohya_state_dict(), info, ckpt_path)
         log("lora: %s (%d bytes), %d modules; %s" % (path, os.path.getsize(path), len(net.loras), clock))
         record(a.work, "lora", clock, info)
