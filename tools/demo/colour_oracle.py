@@ -11,11 +11,13 @@ channel means is added, the image drawn
 
   none    -- nothing added: plain --seed sampling (must match evaluate_engine.py);
   oracle  -- from the prompted class: x_T as the model saw it in training;
-  any     -- from any class: a colour of the right size but unrelated to the prompt.
+  any     -- from any class: a colour of the right size but unrelated to the prompt;
+  class-mean -- no single image: the average over the prompted class's images
+             (what a predictor of the colour from the prompt alone would give).
 
 The training latents come from a train.py work directory (latents.pt, cache/).
 
-Usage: colour_oracle.py --work /tmp/skingen_demo [--mode none|oracle|any] [--seed0 200]
+Usage: colour_oracle.py --work /tmp/skingen_demo [--mode none|oracle|any|class-mean] [--seed0 200]
                         [--skingen build/skingen] [--model models/demo/skingen-demo.safetensors] [--out DIR]
 """
 import argparse
@@ -35,7 +37,7 @@ import torch_env  # noqa: E402  (sets up the import path of sdref)
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True, help="train.py work directory with latents.pt and cache/")
-    p.add_argument("--mode", default="oracle", choices=["none", "oracle", "any"])
+    p.add_argument("--mode", default="oracle", choices=["none", "oracle", "any", "class-mean"])
     p.add_argument("--seed0", type=int, default=200)
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--skingen", default=os.path.join(ROOT, "build", "skingen"))
@@ -67,10 +69,12 @@ def main():
     os.makedirs(out, exist_ok=True)
     confusion = np.zeros((len(NAMES), len(NAMES)), int)
     for ci, name in enumerate(NAMES):
-        donors = np.nonzero(labels == ci)[0] if a.mode == "oracle" else np.arange(len(latents))
+        donors = np.nonzero(labels == ci)[0] if a.mode in ("oracle", "class-mean") else np.arange(len(latents))
         for seed in range(a.seed0, a.seed0 + a.seeds):
             x = torch.randn(1, 4, *latents.shape[2:], generator=torch.Generator().manual_seed(seed))
-            if a.mode != "none":
+            if a.mode == "class-mean":
+                x += leak * channel_means[donors].mean(0)[None, :, None, None]
+            elif a.mode != "none":
                 x += leak * channel_means[rng.choice(donors)][None, :, None, None]
             lat_path = os.path.join(out, "%s_%d.latent.safetensors" % (name, seed))
             st.write(lat_path, {"latent": x})
