@@ -70,10 +70,11 @@ def main():
     confusion = np.zeros((len(NAMES), len(NAMES)), int)
     for ci, name in enumerate(NAMES):
         donors = np.nonzero(labels == ci)[0] if a.mode in ("oracle", "class-mean") else np.arange(len(latents))
+        class_mean = channel_means[donors].mean(0)
         for seed in range(a.seed0, a.seed0 + a.seeds):
             x = torch.randn(1, 4, *latents.shape[2:], generator=torch.Generator().manual_seed(seed))
             if a.mode == "class-mean":
-                x += leak * channel_means[donors].mean(0)[None, :, None, None]
+                x += leak * class_mean[None, :, None, None]
             elif a.mode != "none":
                 x += leak * channel_means[rng.choice(donors)][None, :, None, None]
             lat_path = os.path.join(out, "%s_%d.latent.safetensors" % (name, seed))
