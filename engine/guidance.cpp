@@ -8,6 +8,8 @@
 #include "engine/guidance.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include "engine/core/error.hpp"
 
@@ -24,15 +26,57 @@ Shape doubled(const Shape& s) {
   d[0] *= 2;
   return d;
 }
+
+// The whole of `s` as a plain decimal number ("3", "0.25", "1e-2", "inf").
+std::optional<double> whole_number(const std::string& s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
 }  // namespace
 
+std::optional<GuidanceInterval> parse_guidance_interval(const std::string& text) {
+  const auto comma = text.find(',');
+  if (comma == std::string::npos) return std::nullopt;
+  const auto lo = whole_number(text.substr(0, comma));
+  const auto hi = whole_number(text.substr(comma + 1));
+  if (!lo || !hi || !std::isfinite(*lo) || std::isnan(*hi) || *lo < 0 || !(*lo < *hi)) return std::nullopt;
+  const GuidanceInterval g{static_cast<float>(*lo), static_cast<float>(*hi)};
+  if (!(g.sigma_lo < g.sigma_hi)) return std::nullopt;  // equal after rounding to float
+  return g;
+}
+
+std::string guidance_interval_str(const GuidanceInterval& g) {
+  // Shortest float text that reads back to the same float ("3.3", not 3.2999999523).
+  auto text = [](float v) {
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+  };
+  return text(g.sigma_lo) + "," + text(g.sigma_hi);
+}
+
 GuidedModel::GuidedModel(ModelFn inner, float scale, const Shape& shape)
+    : GuidedModel(std::move(inner), nullptr, scale, GuidanceInterval{}, shape) {}
+
+GuidedModel::GuidedModel(ModelFn inner, ModelFn cond_only, float scale, GuidanceInterval interval,
+                         const Shape& shape)
     : inner_(std::move(inner)),
+      cond_only_(std::move(cond_only)),
       scale_(scale),
+      interval_(interval),
+      schedule_(interval.everywhere() ? NoiseSchedule{} : ldm_schedule()),
       x2_(Tensor::zeros(DType::F32, doubled(shape))),
-      out2_(Tensor::zeros(DType::F32, doubled(shape))) {}
+      out2_(Tensor::zeros(DType::F32, doubled(shape))) {
+  if (!interval_.everywhere() && !cond_only_) throw UsageError("guidance: an interval needs the conditional model");
+}
 
 void GuidedModel::operator()(const Tensor& x_in, float t, Tensor& out) {
+  if (!interval_.everywhere() && !interval_.contains(schedule_.t_to_sigma(t))) {
+    cond_only_(x_in, t, out);
+    return;
+  }
   const auto n = static_cast<std::size_t>(x_in.numel());
   if (2 * n != static_cast<std::size_t>(x2_.numel()) || out.numel() != x_in.numel())
     throw UsageError("guidance: input " + shape_str(x_in.shape()) + " does not match " + shape_str(x2_.shape()));

@@ -182,6 +182,8 @@ Infotext recipe_infotext(const GenerationRecipe& r) {
   p.emplace_back("Sampler", a1111_sampler_label(r.sampler));
   p.emplace_back("Schedule type", a1111_schedule_label(r.schedule));
   p.emplace_back("CFG scale", format_number(r.cfg));
+  if (const auto it = r.extra.find("cfg_interval"); it != r.extra.end() && it->is_string())
+    p.emplace_back("CFG interval", it->get<std::string>());
   p.emplace_back("Seed", std::to_string(r.seed));
   p.emplace_back("Size", std::to_string(r.width) + "x" + std::to_string(r.height));
   if (!r.model.sha256.empty()) p.emplace_back("Model hash", a1111_model_hash(r.model.sha256));

@@ -60,7 +60,7 @@ nlohmann::ordered_json recipe_to_json(const GenerationRecipe& r);
 GenerationRecipe recipe_from_json(const nlohmann::ordered_json& j, const std::string& source);
 
 // A1111's infotext for the recipe (field order of A1111 create_infotext):
-// Steps, Sampler, Schedule type, CFG scale, Seed, Size, Model hash, Model,
+// Steps, Sampler, Schedule type, CFG scale, CFG interval (skingen, when limited), Seed, Size, Model hash, Model,
 // VAE hash, VAE, Clip skip (> 1 only), RNG ("CPU" for --rng cpu; A1111's
 // default GPU/philox is written as nothing), Tiling, Lora hashes, Version.
 // LoRAs given as flags are appended to the prompt as <lora:NAME:W> tags so

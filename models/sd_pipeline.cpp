@@ -40,6 +40,8 @@ void check_settings(const GenerationSettings& s, const UNetConfig& unet, const V
                      std::to_string(s.width) + "x" + std::to_string(s.height));
   if (s.steps < 1) throw UsageError("--steps: must be at least 1, got " + std::to_string(s.steps));
   if (!std::isfinite(s.cfg)) throw UsageError("--cfg: must be a finite number");
+  if (!(s.cfg_interval.sigma_lo >= 0 && s.cfg_interval.sigma_lo < s.cfg_interval.sigma_hi))
+    throw UsageError("--cfg-interval: expected 0 <= LO < HI, got " + engine::guidance_interval_str(s.cfg_interval));
   if (s.batch < 1) throw UsageError("--batch: must be at least 1, got " + std::to_string(s.batch));
   if (s.strength < 0 || s.strength > 1) throw UsageError("--strength: must be in [0, 1]");
   const Shape latent{1, unet.in_channels, s.height / f, s.width / f};
@@ -120,7 +122,7 @@ GenerationResult SdPipeline::generate(const GenerationSettings& s, const engine:
     run_unet(half, t, cond_b, out2.f32_mut() + half.numel());
   };
   engine::ModelFn unguided = [&](const Tensor& x, float t, Tensor& out) { run_unet(x, t, cond_b, out.f32_mut()); };
-  engine::GuidedModel guided_model(inner, s.cfg, latent_shape);
+  engine::GuidedModel guided_model(inner, unguided, s.cfg, s.cfg_interval, latent_shape);
 
   engine::Sampler sampler(s.sampler, s.schedule, s.steps, unet_cfg.prediction, latent_shape);
   t0 = Clock::now();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/clip_tokenizer.hpp"
+#include "engine/guidance.hpp"
 #include "engine/rng.hpp"
 #include "engine/sampler.hpp"
 #include "models/text_encoder_loader.hpp"
@@ -30,6 +31,7 @@ struct GenerationSettings {
   std::uint64_t seed = 0;
   int steps = 20;
   float cfg = 7.0f;
+  engine::GuidanceInterval cfg_interval;  // where cfg applies (σ); elsewhere the prompt alone
   engine::SamplerKind sampler = engine::SamplerKind::Euler;
   engine::ScheduleKind schedule = engine::ScheduleKind::Normal;
   engine::RngKind rng = engine::RngKind::Cpu;

@@ -14,6 +14,7 @@
 
 #include "e2e/pipeline_cases.hpp"
 #include "engine/image_compare.hpp"
+#include "engine/recipe.hpp"
 #include "test_util/temp_dir.hpp"
 
 using namespace pipeline_test;
@@ -157,6 +158,9 @@ TEST_CASE("generate: bad input is one clear line and exit code 2", "[e2e][genera
       {"zero steps", with(base_args(), {"--steps", "0"}), "--steps"},
       {"cfg nan", with(base_args(), {"--cfg", "nan"}), "--cfg"},
       {"cfg inf", with(base_args(), {"--cfg", "inf"}), "--cfg"},
+      {"cfg interval reversed", with(base_args(), {"--cfg-interval", "3,1"}), "--cfg-interval"},
+      {"cfg interval without a comma", with(base_args(), {"--cfg-interval", "3"}), "--cfg-interval"},
+      {"cfg interval below zero", with(base_args(), {"--cfg-interval", "-1,3"}), "--cfg-interval"},
       {"missing model", with(base_args(), {"--model", d + "/no_such_model.safetensors"}), "--model"},
       {"missing LoRA", with(base_args(), {"--lora", d + "/no_such_lora.safetensors:0.7"}), "--lora"},
       {"missing init latent", with(base_args(), {"--init-latent", d + "/no_such_latent.safetensors"}), "--init-latent"},
@@ -173,4 +177,46 @@ TEST_CASE("generate: bad input is one clear line and exit code 2", "[e2e][genera
     CHECK(r.err.find(b.names) != std::string::npos);
     CHECK(!fs::exists(out));
   }
+}
+
+TEST_CASE("generate: --cfg-interval guides only inside it, is recorded and reruns from the PNG", "[e2e][generate]") {
+  TempDir tmp;
+  auto run = [&](const std::string& name, std::initializer_list<std::string> more) {
+    auto args = with(base_args(), {"--seed", "5", "--out", (tmp.path() / (name + ".png")).string(), "--save-latent",
+                                   (tmp.path() / (name + ".safetensors")).string()});
+    for (auto it = more.begin(); it != more.end(); it += 2) args = with(args, {*it, *(it + 1)});
+    const auto r = run_skingen(args, tmp.path());
+    INFO(name << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return file_bytes(tmp.path() / (name + ".safetensors"));
+  };
+  // 4 karras steps at sigma 14.6, 3.17, 0.45, 0.03, so (0, 3] guides the last two;
+  // (0, inf] guides all four, as without the flag; (20, inf] none, as --cfg 1.
+  const auto plain = run("plain", {});
+  CHECK(run("all", {"--cfg-interval", "0,inf"}) == plain);
+  CHECK(file_bytes(tmp.path() / "all.png") == file_bytes(tmp.path() / "plain.png"));
+  CHECK(run("none", {"--cfg-interval", "20,inf"}) == run("cfg1", {"--cfg", "1"}));
+  const auto some = run("some", {"--cfg-interval", "0,3"});
+  CHECK(some != plain);
+  CHECK(some != file_bytes(tmp.path() / "cfg1.safetensors"));
+
+  const auto meta = skingen::engine::read_png_metadata(tmp.path() / "some.png");
+  const auto recipe = skingen::engine::recipe_from_png_texts(meta.texts, "some.png");
+  REQUIRE(recipe);
+  CHECK(recipe->extra.at("cfg_interval") == "0,3");
+  CHECK(skingen::engine::format_infotext(skingen::engine::recipe_infotext(*recipe)).find("CFG interval: \"0,3\"") !=
+        std::string::npos);
+  const auto plain_recipe =
+      skingen::engine::recipe_from_png_texts(skingen::engine::read_png_metadata(tmp.path() / "plain.png").texts, "p");
+  REQUIRE(plain_recipe);
+  CHECK(!plain_recipe->extra.contains("cfg_interval"));
+
+  // `regress` reruns the recipe, interval included (a run guided everywhere would not match).
+  const fs::path refs = tmp.path() / "refs";
+  fs::create_directories(refs);
+  fs::copy_file(tmp.path() / "some.png", refs / "some.png");
+  const auto r = run_skingen({"regress", refs.string()}, tmp.path());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("1 case(s): 1 passed, 0 failed"));
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -138,7 +139,14 @@ TEST_CASE("every sampler × schedule × prediction reproduces the reference late
       sampling_test::toy_model(x2.f32_data() + per, t, out2.f32_mut() + per, b, x2.dim(1), x2.dim(2), x2.dim(3),
                                1.25f, 0.01f, true);
     };
-    GuidedModel guided(inner, cfg, shape);
+    ModelFn cond_only = [&](const Tensor& x, float t, Tensor& out) {
+      sampling_test::toy_model(x.f32_data(), t, out.f32_mut(), x.dim(0), x.dim(1), x.dim(2), x.dim(3), 1.25f, 0.01f,
+                               true);
+    };
+    GuidanceInterval interval;
+    if (c.contains("cfg_interval"))
+      interval = {c.at("cfg_interval").at(0).get<float>(), c.at("cfg_interval").at(1).get<float>()};
+    GuidedModel guided(inner, cond_only, cfg, interval, shape);
     const ModelFn model = cfg != 0 ? guided.fn() : toy;
 
     const Tensor z = noise.draw(shape);
@@ -214,4 +222,53 @@ TEST_CASE("guidance combines uncond first as diffusers does", "[sampling]") {
   std::vector<float> out(3);
   combine_guidance(u.data(), c.data(), 7.5f, out.data(), 3);
   for (int i = 0; i < 3; ++i) CHECK(out[static_cast<std::size_t>(i)] == u[static_cast<std::size_t>(i)] + 7.5f * (c[static_cast<std::size_t>(i)] - u[static_cast<std::size_t>(i)]));
+}
+
+TEST_CASE("a guidance interval guides exactly the calls with sigma in (lo, hi]", "[sampling]") {
+  const Shape shape = {1, 4, 8, 8};
+  int guided_calls = 0, cond_calls = 0;
+  ModelFn inner = [&](const Tensor&, float, Tensor& out2) {
+    ++guided_calls;
+    std::fill_n(out2.f32_mut(), out2.numel(), 0.0f);
+  };
+  ModelFn cond_only = [&](const Tensor&, float, Tensor& out) {
+    ++cond_calls;
+    std::fill_n(out.f32_mut(), out.numel(), 0.0f);
+  };
+  // 15 karras steps: sigma 14.6, 10.8, 7.9, 5.7, 4.0, 2.8, ... (the bounds sit between two of them).
+  const auto plan = make_plan(SamplerKind::DpmPP2M, ScheduleKind::Karras, 15);
+  for (const auto& [lo, hi, want_guided] : {std::tuple{0.0f, 3.3f, 10}, std::tuple{2.0f, 6.5f, 3},
+                                            std::tuple{0.0f, INFINITY, 15}, std::tuple{20.0f, INFINITY, 0}}) {
+    guided_calls = cond_calls = 0;
+    GuidedModel g(inner, cond_only, 7.0f, GuidanceInterval{lo, hi}, shape);
+    const Tensor x = Tensor::zeros(DType::F32, shape);
+    Tensor out = Tensor::zeros(DType::F32, shape);
+    int expect = 0;
+    for (std::size_t k = 0; k + 1 < plan.sigmas.size(); ++k) {
+      g(x, plan.timesteps[k], out);
+      expect += plan.sigmas[k] > lo && plan.sigmas[k] <= hi;
+    }
+    INFO("interval " << lo << ", " << hi);
+    CHECK(guided_calls == expect);
+    CHECK(guided_calls == want_guided);
+    CHECK(guided_calls + cond_calls == 15);
+  }
+  CHECK_THROWS_AS(GuidedModel(inner, nullptr, 7.0f, GuidanceInterval{0.0f, 3.0f}, shape), UsageError);
+}
+
+TEST_CASE("guidance intervals parse as LO,HI and print back", "[sampling]") {
+  const auto g = parse_guidance_interval("0,3.3");
+  REQUIRE(g);
+  CHECK(g->sigma_lo == 0.0f);
+  CHECK(g->sigma_hi == 3.3f);
+  CHECK(!g->everywhere());
+  CHECK(guidance_interval_str(*g) == "0,3.3");
+  const auto open = parse_guidance_interval("0.5,inf");
+  REQUIRE(open);
+  CHECK(guidance_interval_str(*open) == "0.5,inf");
+  CHECK(parse_guidance_interval("0,inf")->everywhere());
+  CHECK(GuidanceInterval{}.everywhere());
+  for (const char* bad : {"", "3", "3,1", "1,1", "-1,2", "nan,2", "0,nan", "inf,inf", "0,3,4", " 0,3", "0,3 ", "a,b",
+                          "0;3", ",3", "0,"})
+    CHECK_FALSE(parse_guidance_interval(bad));
 }

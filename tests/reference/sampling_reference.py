@@ -51,12 +51,25 @@ def toy(x, t):
     return num / den
 
 
-def guided(scale):
+def cond_toy(x, t):
+    return toy(x, t) * 1.25 + 0.01
+
+
+def guided(scale, num, interval=None):
+    """CFG over the toy pair; with interval = (lo, hi) only for calls whose
+    sigma(t) (k-diffusion's t_to_sigma on the LDM table) is in (lo, hi], the
+    conditional branch alone elsewhere (Kynkaanniemi et al. 2024)."""
+    den = up.CompVisDenoiser(toy, up.ldm_alphas_cumprod(num), num, False)
+
     def inner(x2, t):  # [uncond; cond]
         b = x2.shape[0] // 2
-        return torch.cat([toy(x2[:b], t), toy(x2[b:], t) * 1.25 + 0.01])
+        return torch.cat([toy(x2[:b], t), cond_toy(x2[b:], t)])
 
     def model(x, t):
+        if interval is not None:
+            sigma = float(den.t_to_sigma(torch.as_tensor(t, dtype=torch.float32).reshape(-1))[0])
+            if not interval[0] < sigma <= interval[1]:
+                return cond_toy(x, t)
         o = inner(torch.cat([x, x]), t)
         u, c = o.chunk(2)
         return u + scale * (c - u)
@@ -74,7 +87,7 @@ def noise_source(rng, seed, shape):
 # ---------------------------------------------------------------- runs
 
 def run(case, num, x0):
-    model = guided(case["cfg"]) if case["cfg"] else toy
+    model = guided(case["cfg"], num, case.get("cfg_interval")) if case["cfg"] else toy
     shape = case["shape"]
     draw = noise_source(case["rng"], case["seed"], shape)
     n, v = case["steps"], case["prediction"] == "v"
@@ -119,6 +132,14 @@ def cases():
         for schedule in ["karras", "leading"]:
             out.append(dict(name=f"{sampler}/{schedule}/cfg_batch2", sampler=sampler, schedule=schedule,
                             prediction="eps", steps=5, shape=[2, 4, 8, 8], seed=100, rng="cpu", cfg=7.5))
+        # 5 karras steps: sigma 14.6, 4.80, 1.27, 0.25, 0.03, so only 1.27 is guided; 5 leading steps:
+        # t 801 ... 1 = sigma 5.13, 2.29, 1.17, 0.57, 0.04, the first three guided.
+        out.append(dict(name=f"{sampler}/karras/cfg_interval", sampler=sampler, schedule="karras",
+                        prediction="eps", steps=5, shape=[2, 4, 8, 8], seed=100, rng="cpu", cfg=7.5,
+                        cfg_interval=[0.5, 3.3]))
+        out.append(dict(name=f"{sampler}/leading/cfg_interval", sampler=sampler, schedule="leading",
+                        prediction="eps", steps=5, shape=[2, 4, 8, 8], seed=100, rng="cpu", cfg=7.5,
+                        cfg_interval=[1.0, 1e30]))
         for schedule in ["normal", "trailing"]:
             out.append(dict(name=f"{sampler}/{schedule}/img2img", sampler=sampler, schedule=schedule,
                             prediction="eps", steps=8, shape=[2, 4, 8, 8], seed=3, rng="cpu", cfg=0,

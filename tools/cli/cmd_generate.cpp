@@ -20,6 +20,9 @@ void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& lora
   cmd->add_option("--seed", seed, "Seed (-1: random; image i of a batch uses seed + i)");
   cmd->add_option("--steps", job.steps, "Sampling steps");
   cmd->add_option("--cfg", job.cfg, "Classifier-free guidance scale");
+  cmd->add_option("--cfg-interval", job.cfg_interval,
+                  "LO,HI: guide only where the noise level sigma is in (LO, HI], the prompt alone elsewhere "
+                  "(default: 0,inf; the demo model's 0,3.3)");
   cmd->add_option("--sampler", job.sampler, "euler, euler_a, heun, dpmpp_2m, ddim or lcm");
   cmd->add_option("--schedule", job.schedule, "normal, karras, exponential, leading, linspace or trailing");
   cmd->add_option("--size", size, "WxH in pixels, multiples of 8 (default: 512x512; the demo model's 64x64)");

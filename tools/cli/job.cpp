@@ -10,6 +10,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/file_hash.hpp"
+#include "engine/guidance.hpp"
 #include "engine/image.hpp"
 #include "engine/png_reader.hpp"
 #include "engine/png_writer.hpp"
@@ -121,7 +122,7 @@ void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& so
   if (!j.is_object()) throw UsageError(source + ": expected a JSON object");
   static const std::set<std::string> kKnown = {
       "model", "vae", "tokenizer", "lora_dir", "loras", "unet_config", "prediction", "text_encoder_config",
-      "lora_strict", "prompt", "negative", "seed", "steps", "cfg", "sampler", "schedule", "rng", "tile",
+      "lora_strict", "prompt", "negative", "seed", "steps", "cfg", "cfg_interval", "sampler", "schedule", "rng", "tile",
       "width", "height", "size", "batch", "clip_skip", "init_image", "strength", "out", "init_latent",
       "embeddings", "save_latent"};
   for (const auto& [k, v] : j.items())
@@ -139,6 +140,7 @@ void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& so
     str("text_encoder_config", job.text_encoder_config);
     str("prompt", job.prompt);
     str("negative", job.negative);
+    str("cfg_interval", job.cfg_interval);
     str("sampler", job.sampler);
     str("schedule", job.schedule);
     str("rng", job.rng);
@@ -307,6 +309,13 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   const ops::Tiling tiling = parse_tiling(job.tile);
   if (job.steps < 1) throw UsageError("--steps: must be at least 1, got " + std::to_string(job.steps));
   if (!std::isfinite(job.cfg)) throw UsageError("--cfg: must be a finite number");
+  std::optional<engine::GuidanceInterval> cfg_interval;
+  if (!job.cfg_interval.empty()) {
+    cfg_interval = engine::parse_guidance_interval(job.cfg_interval);
+    if (!cfg_interval)
+      throw UsageError("--cfg-interval: expected LO,HI (noise levels sigma, 0 <= LO < HI, HI may be inf), got '" +
+                       job.cfg_interval + "'");
+  }
   if (job.batch < 1) throw UsageError("--batch: must be at least 1");
   if (job.clip_skip < 0) throw UsageError("--clip-skip: must be 0 (model default) or more");
   // Default size: the init image's, else the demo model's training size, else SD's 512.
@@ -319,6 +328,13 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   const bool demo = is_demo_model(job.model);
   if (job.width == 0) job.width = demo ? kDemoModelSize : 512;
   if (job.height == 0) job.height = demo ? kDemoModelSize : 512;
+  if (!cfg_interval && demo) {
+    cfg_interval = engine::parse_guidance_interval(kDemoCfgInterval);
+    if (!cfg_interval->everywhere())
+      log.info(std::string("demo model: --cfg-interval ") + kDemoCfgInterval +
+               " by default, the guidance interval it was trained for (0,inf guides every step)");
+  }
+  if (!cfg_interval) cfg_interval = engine::GuidanceInterval{};
   if (init_image && (init_image->width != job.width || init_image->height != job.height))
     throw UsageError("--init-image: '" + job.init_image + "' is " + std::to_string(init_image->width) + "x" +
                      std::to_string(init_image->height) + ", but --size asks for " + std::to_string(job.width) + "x" +
@@ -357,6 +373,7 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   s.seed = result.seed;
   s.steps = job.steps;
   s.cfg = static_cast<float>(job.cfg);
+  s.cfg_interval = *cfg_interval;
   s.sampler = *sampler;
   s.schedule = *schedule;
   s.rng = *rng;
@@ -400,6 +417,9 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   recipe.height = job.height;
   recipe.steps = job.steps;
   recipe.cfg = job.cfg;
+  // Recorded whenever guidance was limited, so that `regress` reruns exactly
+  // this (a recipe without it means CFG on every step, whatever the model).
+  if (!cfg_interval->everywhere()) recipe.extra["cfg_interval"] = engine::guidance_interval_str(*cfg_interval);
   recipe.clip_skip = job.clip_skip;
   if (!job.init_image.empty()) {
     recipe.extra["init_image"] = job.init_image;

@@ -44,6 +44,7 @@ struct JobSpec {
   std::optional<std::uint64_t> seed;  // nullopt: random, printed and recorded
   int steps = 20;
   double cfg = 7.0;
+  std::string cfg_interval;  // "LO,HI" in σ; empty: the model's default (kDemoCfgInterval or everywhere)
   std::string sampler = "euler", schedule = "normal", rng = "cpu", tile = "none";
   int width = 0, height = 0;  // 0: the model's default size (512, or the demo model's)
   int batch = 1;
@@ -120,5 +121,8 @@ std::vector<std::filesystem::path> demo_model_candidates();
 bool is_demo_model(const std::string& model);
 // The demo model's training size: its default --size.
 constexpr int kDemoModelSize = 64;
+// The demo model's default --cfg-interval (models/demo/README.md): every step,
+// as its UNet was trained for plain classifier-free guidance.
+inline constexpr const char* kDemoCfgInterval = "0,inf";
 
 }  // namespace skingen::cli

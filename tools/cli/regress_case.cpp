@@ -80,6 +80,7 @@ JobSpec job_from_recipe(const engine::GenerationRecipe& r, const fs::path& ref_d
   j.seed = r.seed;
   j.steps = r.steps;
   j.cfg = r.cfg;
+  j.cfg_interval = extra_string(r, "cfg_interval").value_or("0,inf");
   j.sampler = r.sampler;
   j.schedule = r.schedule;
   j.rng = r.rng;

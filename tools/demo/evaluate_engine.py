@@ -10,7 +10,7 @@
 4. seam z (seam.py) of every output, --tile xy versus none.
 
 Usage: evaluate_engine.py [--skingen build/skingen] [--model models/demo/skingen-demo.safetensors]
-                          [--cfg 7] [--steps 15] [--sampler dpmpp_2m] [--schedule karras] [--seed0 100] [--seeds 8] [--variants plain,tiled,lora]
+                          [--cfg 7] [--cfg-interval LO,HI] [--steps 15] [--sampler dpmpp_2m] [--schedule karras] [--seed0 100] [--seeds 8] [--variants plain,tiled,lora]
                           [--out /tmp/skingen_demo/eval_engine] [--json FILE] [--md FILE]
 """
 import argparse
@@ -36,7 +36,8 @@ def read_png(path):
 
 
 def render(skingen, model, prompt, out_dir, tag, tile, lora=None, nseeds=NSEEDS, cfg=CFG, seed0=SEED0, steps=STEPS,
-           sampler=SAMPLER, schedule=SCHEDULE):
+           sampler=SAMPLER, schedule=SCHEDULE, cfg_interval=None):
+    """cfg_interval: "LO,HI" for --cfg-interval, None for the engine's default (the demo model's own)."""
     os.makedirs(out_dir, exist_ok=True)
     pattern = os.path.join(out_dir, tag + "_{i}.png")
     cmd = [skingen, "generate", "--model", model, "--prompt", prompt, "--seed", str(seed0), "--batch", str(nseeds),
@@ -44,6 +45,8 @@ def render(skingen, model, prompt, out_dir, tag, tile, lora=None, nseeds=NSEEDS,
            "--size", "64x64", "--tile", tile, "--quiet", "--out", pattern]
     if lora:
         cmd += ["--lora", lora]
+    if cfg_interval:
+        cmd += ["--cfg-interval", cfg_interval]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit("FAILED: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
@@ -76,6 +79,8 @@ def main():
                    help="first seed (the README's numbers use 100; other seeds to choose settings)")
     p.add_argument("--steps", type=int, default=STEPS)
     p.add_argument("--cfg", type=float, default=CFG)
+    p.add_argument("--cfg-interval", default=None,
+                   help="LO,HI passed to skingen (default: none, i.e. the engine's default for the model)")
     p.add_argument("--sampler", default=SAMPLER)
     p.add_argument("--schedule", default=SCHEDULE)
     a = p.parse_args()
@@ -88,6 +93,7 @@ def main():
 
     clf = classify.Model.load(classify.DEFAULT_MODEL)
     res = {"sampler": a.sampler, "schedule": a.schedule, "steps": a.steps, "cfg": a.cfg,
+           "cfg_interval": a.cfg_interval or "engine default",
            "seeds": list(range(a.seed0, a.seed0 + a.seeds)), "size": "64x64"}
     X, y = classify.dataset(classify.HELDOUT_SEED, 20)
     res["classifier_heldout_generator"] = float((clf.predict(X) == y).mean())
@@ -107,7 +113,7 @@ def main():
         rows, zs = [], []
         for c in NAMES:
             imgs = render(a.skingen, a.model, prompts[c], os.path.join(a.out, key), c, tile, lora, a.seeds, a.cfg,
-                          a.seed0, a.steps, a.sampler, a.schedule)
+                          a.seed0, a.steps, a.sampler, a.schedule, a.cfg_interval)
             for lab in clf.predict(np.asarray([features(im) for im in imgs])):
                 m[NAMES.index(c), lab] += 1
             zs += [seam.score(im, "xy") for im in imgs]
@@ -117,9 +123,10 @@ def main():
         res["confusion_" + key] = m.tolist()
         res["nonskin_labelled_skin_" + key] = float(m[np.ix_(non, skin)].sum() / m[non].sum())
         seams[key] = zs
-        md.append(confusion_md(m, NAMES, "skingen, class prompts, %s, %s %s %d steps CFG %g, seeds %d-%d" % (
+        md.append(confusion_md(m, NAMES, "skingen, class prompts, %s, %s %s %d steps CFG %g%s, seeds %d-%d" % (
             {"plain": "no tiling", "tiled": "--tile xy", "lora": "LoRA %s at 1.0" % res.get("lora")}[key],
-            a.sampler, a.schedule, a.steps, a.cfg, a.seed0, a.seed0 + a.seeds - 1)))
+            a.sampler, a.schedule, a.steps, a.cfg,
+            " (--cfg-interval %s)" % a.cfg_interval if a.cfg_interval else "", a.seed0, a.seed0 + a.seeds - 1)))
         print(md[-1] + "\n", flush=True)
     res["seam"] = {k: {"max_z": float(max(v)), "median_z": float(np.median(v)),
                        "pass_rate": float(np.mean(np.asarray(v) <= seam.THRESHOLD))} for k, v in seams.items()}

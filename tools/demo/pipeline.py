@@ -8,7 +8,10 @@
   later draws are the ancestral samplers' noise (models/sd_pipeline.cpp);
 - samplers and schedules: tests/reference/sampling_upstream.py (the exact
   transcription the C++ sampler is tested against), reference numerics;
-- CFG: one doubled batch [uncond; cond], eps_u + g (eps_c - eps_u);
+- CFG: one doubled batch [uncond; cond], eps_u + g (eps_c - eps_u); with a
+  guidance interval (lo, hi] (--cfg-interval) only for calls whose sigma(t)
+  (k-diffusion's t_to_sigma on the LDM table) lies in it, the conditional
+  batch alone elsewhere (engine/guidance.hpp);
 - tiling: circular padding in every padded conv of UNet and VAE;
 - image: VAE decode of latent / 0.18215, (x / 2 + 0.5).clamp(0, 1) * 255,
   round half to even (diffusers VaeImageProcessor).
@@ -38,9 +41,10 @@ class Pipeline:
 
     @torch.no_grad()
     def sample(self, prompt="", negative="", seed=0, steps=20, cfg=5.0, sampler="euler_a", schedule="normal",
-               size=(64, 64), tile=False, init_latent=None, cond=None, uncond=None, batch=1):
+               size=(64, 64), tile=False, init_latent=None, cond=None, uncond=None, batch=1, cfg_interval=None):
         """Returns (final latents [B, 4, h, w] float32, images float [B, 3, H, W] before clamping).
-        Image i is seeded with seed + i (one generator per image, as the engine's BatchNoise)."""
+        Image i is seeded with seed + i (one generator per image, as the engine's BatchNoise).
+        cfg_interval: (lo, hi) in sigma, None for guidance on every call."""
         W, H = size
         shape = (batch, 4, H // VAE_FACTOR, W // VAE_FACTOR)
         set_tiling(self.unet, tile)
@@ -55,9 +59,15 @@ class Pipeline:
         if init_latent is not None:
             noise = init_latent.float().reshape(1, *shape[1:]).expand(shape).clone()
         dt = self.dtype
+        den = up.CompVisDenoiser(None, up.ldm_alphas_cumprod(self.num), self.num, False)
 
         def model(x, t):
             t = torch.as_tensor(t).reshape(-1)
+            if cfg_interval is not None:
+                sigma = float(den.t_to_sigma(t.float())[0])
+                if not cfg_interval[0] < sigma <= cfg_interval[1]:
+                    tb = t.to(dt).expand(batch) if t.numel() == 1 else t.to(dt)
+                    return self.unet(x.to(dt), tb, cond.expand(batch, -1, -1)).to(x.dtype)
             t2 = t.to(dt).expand(2 * batch) if t.numel() == 1 else torch.cat([t, t]).to(dt)
             out = self.unet(torch.cat([x, x]).to(dt), t2, ctx2).to(x.dtype)
             u, c = out.chunk(2)
