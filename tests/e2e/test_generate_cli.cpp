@@ -220,3 +220,33 @@ TEST_CASE("generate: --cfg-interval guides only inside it, is recorded and rerun
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("1 case(s): 1 passed, 0 failed"));
 }
+
+TEST_CASE("generate: without --model the demo model runs with its own guidance interval and says so",
+          "[e2e][generate]") {
+  TempDir tmp;
+  const auto out = tmp.path() / "d.png";
+  // Not run_skingen: that passes --quiet, and the lines are what is checked.
+  auto r = run_command(SKINGEN_BINARY,
+                       {"generate", "--prompt", "moss", "--seed", "3", "--steps", "2", "--threads", "1", "--out",
+                        out.string()},
+                       tmp.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("no --model given: using the built-in demo model"));
+  CHECK_THAT(r.err, Catch::Contains("demo model: --cfg-interval 0,3.3 by default"));
+  const auto recipe = skingen::engine::recipe_from_png_texts(skingen::engine::read_png_metadata(out).texts, "d.png");
+  REQUIRE(recipe);
+  CHECK(recipe->extra.at("cfg_interval") == "0,3.3");
+  CHECK(recipe->width == 64);
+  // An explicit interval wins and is not announced.
+  r = run_command(SKINGEN_BINARY,
+                  {"generate", "--prompt", "moss", "--seed", "3", "--steps", "2", "--threads", "1", "--cfg-interval",
+                   "0,inf", "--out", (tmp.path() / "e.png").string()},
+                  tmp.path());
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, !Catch::Contains("--cfg-interval"));
+  const auto all = skingen::engine::recipe_from_png_texts(
+      skingen::engine::read_png_metadata(tmp.path() / "e.png").texts, "e.png");
+  REQUIRE(all);
+  CHECK(!all->extra.contains("cfg_interval"));
+}

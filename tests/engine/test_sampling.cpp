@@ -224,7 +224,7 @@ TEST_CASE("guidance combines uncond first as diffusers does", "[sampling]") {
   for (int i = 0; i < 3; ++i) CHECK(out[static_cast<std::size_t>(i)] == u[static_cast<std::size_t>(i)] + 7.5f * (c[static_cast<std::size_t>(i)] - u[static_cast<std::size_t>(i)]));
 }
 
-TEST_CASE("a guidance interval guides exactly the calls with sigma in (lo, hi]", "[sampling]") {
+TEST_CASE("a guidance interval guides exactly the calls whose sigma lies in it", "[sampling]") {
   const Shape shape = {1, 4, 8, 8};
   int guided_calls = 0, cond_calls = 0;
   ModelFn inner = [&](const Tensor&, float, Tensor& out2) {

@@ -121,8 +121,10 @@ std::vector<std::filesystem::path> demo_model_candidates();
 bool is_demo_model(const std::string& model);
 // The demo model's training size: its default --size.
 constexpr int kDemoModelSize = 64;
-// The demo model's default --cfg-interval (models/demo/README.md): every step,
-// as its UNet was trained for plain classifier-free guidance.
-inline constexpr const char* kDemoCfgInterval = "0,inf";
+// The demo model's default --cfg-interval: guidance only below sigma 3.3
+// (t 700). Its UNet never saw the latents' channel means (an image's colour)
+// above t 700, so there the prompt alone sets the colour and CFG would
+// multiply it (models/demo/README.md; tools/demo/diffusion_stage.py).
+inline constexpr const char* kDemoCfgInterval = "0,3.3";
 
 }  // namespace skingen::cli

@@ -5,6 +5,10 @@ trained with a frozen CLIP:
   t uniform in 0..999, epsilon prediction, MSE with min-SNR-5 weighting
   (Hang et al. 2023; kohya's --min_snr_gamma) to converge faster, and the
   noisiest steps weighted up (snr_weights);
+- no channel means in the inputs of the noisiest steps (mean_free_inputs),
+  so that an image's colour comes from the prompt, not from the seed; the
+  model is then sampled with classifier-free guidance only below t 700
+  (the engine's default --cfg-interval 0,3.3 for the demo model);
 - caption dropout 10 % -> the empty prompt (BOS + 76 EOS, as the engine
   encodes an empty negative prompt), so classifier-free guidance works;
 - latents: posterior samples of the (scale-folded) VAE times 0.18215,
@@ -97,7 +101,42 @@ def snr_weights(ac, t):
     return torch.maximum(torch.clamp(snr, max=MIN_SNR_GAMMA) / snr, HIGH_NOISE_SNR / snr)
 
 
-def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=4000, batch=32, lr=5e-4, warmup=100, seed=2,
+# The per-image mean of each latent channel (an image's average colour) must
+# not leak through the first sampling steps. SD's schedule keeps
+# sqrt(alpha_999) = 0.069 of the signal in x_999, and our latents' channel means
+# spread 0.5-1.0 across images, so x_T's channel means told the UNet an image's
+# colour with 1-2x the std of the pure noise's own means (1/32 over 32x32). At
+# inference x_T is pure noise, so that colour came from the seed: in the v3
+# model the seed explained 80 % of the variance of the output's mean colour
+# and the prompt 10 %, and the per-image mean luminance spread half as wide as
+# the data's. Offset noise 0.1 (kohya's --noise_offset) did not change the
+# 80 % after 1,000 steps: it only dilutes the leak. So for t >= MEAN_FREE_T1
+# the inputs carry no channel means (a zero terminal SNR for the means alone,
+# Lin et al. 2024, ramped in from MEAN_FREE_T0, which a 15-step karras
+# schedule passes between its fifth and sixth steps, t 745 and 655): x_t = sqrt(a) (x0 - lam mean(x0)) +
+# sqrt(1-a) eps; the epsilon target is (x_t - sqrt(a) x0) / sqrt(1-a), so the
+# sampler's usual x0 = (x_t - sqrt(1-a) eps) / sqrt(a) is still x0, and the
+# means of that x0 must come from the prompt. The samplers are unchanged, but
+# classifier-free guidance must not act where the colour is decided: there
+# it multiplies the difference between the conditional and the
+# unconditional colour by the CFG scale (colours far too extreme; 57.5 % of
+# class prompts right at CFG 7 on seeds 200-207). Guided only below
+# MEAN_FREE_T0 (sigma 3.33; `--cfg-interval 0,3.3`, Kynkaanniemi et al. 2024),
+# where the inputs carry the means again, the same weights reach 80.8 %.
+MEAN_FREE_T0, MEAN_FREE_T1 = 700, 850
+
+
+def mean_free_inputs(z, noise, a, t):
+    """(x_t, epsilon target) with lam(t) of the channel means withheld (see above).
+    z, noise: [B, C, h, w]; a: alphas_cumprod[t] as [B, 1, 1, 1]; t: int64 [B]."""
+    lam = ((t.float() - MEAN_FREE_T0) / (MEAN_FREE_T1 - MEAN_FREE_T0)).clamp(0.0, 1.0)[:, None, None, None]
+    mean = z.mean(dim=(2, 3), keepdim=True)
+    xt = a.sqrt() * (z - lam * mean) + (1 - a).sqrt() * noise
+    target = noise - lam * (a / (1 - a)).sqrt() * mean
+    return xt, target
+
+
+def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=3000, batch=32, lr=5e-4, warmup=100, seed=2,
           ema_decay=0.995, log=print, ckpt_every=250):
     """lat_mean/lat_std: [N, 4, h, w] of the folded VAE; ids: int64 [N, 77];
     te: the text encoder of text_stage.py (kept frozen). Returns the EMA UNet."""
@@ -141,12 +180,12 @@ def train(lat_mean, lat_std, ids, empty_ids, te, out_dir, steps=4000, batch=32, 
         t = torch.randint(0, 1000, (batch,), generator=g)
         noise = torch.randn(z.shape, generator=g)
         a = ac[t][:, None, None, None]
-        xt = a.sqrt() * z + (1 - a).sqrt() * noise
+        xt, target = mean_free_inputs(z, noise, a, t)
         set_tiling(unet, circular=bool(step % 2))
         with torch.no_grad():
             ctx = te.encode(tok)
         pred = unet(xt, t.float(), ctx)
-        per = (pred - noise).square().mean(dim=(1, 2, 3))
+        per = (pred - target).square().mean(dim=(1, 2, 3))
         loss = (per * snr_weights(ac, t)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

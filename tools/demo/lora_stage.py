@@ -27,7 +27,7 @@ import torch.nn as nn
 
 import torch_env
 from demo_models import SCALE_FACTOR, alphas_cumprod, set_tiling
-from diffusion_stage import CAPTION_DROPOUT, snr_weights
+from diffusion_stage import CAPTION_DROPOUT, mean_free_inputs, snr_weights
 from sdref.unet_names import ldm_to_diffusers
 
 RANK, ALPHA = 8, 4.0
@@ -198,10 +198,10 @@ def train(unet, te, lat_mean, lat_std, labels, captions, prompt_ids, out_dir, ep
             t = torch.randint(0, 1000, (len(sel),), generator=g)
             noise = torch.randn(z.shape, generator=g)
             a = ac[t][:, None, None, None]
-            xt = a.sqrt() * z + (1 - a).sqrt() * noise
+            xt, target = mean_free_inputs(z, noise, a, t)      # as the base was trained
             set_tiling(unet, circular=bool(step % 2))
             pred = unet(xt, t.float(), te.encode(tok))
-            per = (pred - noise).square().mean(dim=(1, 2, 3))
+            per = (pred - target).square().mean(dim=(1, 2, 3))
             loss = (per * snr_weights(ac, t)).mean()   # the class is decided at high noise
             opt.zero_grad(set_to_none=True)
             loss.backward()

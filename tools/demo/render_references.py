@@ -27,20 +27,37 @@ from demo_models import VAE_FACTOR
 OUT_REL = "tests/data/demo"
 MODEL_FROM_MANIFEST = "../../../models/demo/skingen-demo.safetensors"   # relative to the manifest's folder
 
-# name, prompt, negative, seed, sampler, schedule, steps, cfg, size, tile, lora multiplier (None: no LoRA)
+DEMO_INTERVAL = (0.0, 3.3)   # the engine's default --cfg-interval for the demo model (tools/cli/job.hpp)
+# name, prompt, negative, seed, sampler, schedule, steps, cfg, size, tile, lora multiplier (None: no LoRA),
+# --cfg-interval: "LO,HI" passed as a flag, or None for no flag (the demo model's default, DEMO_INTERVAL)
 CASES = [
-    ("reptile_euler_a", "green reptile scales, seamless texture", "", 7, "euler_a", "normal", 16, 5.0, 64, "none", None),
-    ("reptile_euler_a_tiled", "green reptile scales, seamless texture", "", 7, "euler_a", "normal", 16, 5.0, 64, "xy", None),
-    ("rust_dpmpp2m_karras_tiled", "rusty metal, seamless texture", "", 11, "dpmpp_2m", "karras", 16, 5.0, 64, "xy", None),
-    ("skin_euler", "human skin with pores, seamless texture", "", 3, "euler", "normal", 16, 5.0, 64, "none", None),
-    ("fabric_ddim", "red woven fabric", "", 5, "ddim", "leading", 16, 5.0, 64, "none", None),
-    ("bark_heun_karras_tiled", "tree bark", "", 21, "heun", "karras", 10, 5.0, 64, "xy", None),
-    ("moss_negative", "moss, seamless texture", "green", 42, "dpmpp_2m", "normal", 16, 7.0, 64, "none", None),
-    ("fur_lora", "brown fur", "", 7, "euler_a", "normal", 16, 5.0, 64, "none", 1.0),
-    ("marble_lora_tiled", "white marble, seamless texture", "", 9, "dpmpp_2m", "karras", 16, 5.0, 64, "xy", 0.8),
-    ("granite_96_tiled", "granite, seamless texture", "", 1234, "euler_a", "karras", 12, 5.0, 96, "xy", None),
-    ("cells_lora_euler", "cells, seamless texture", "", 77, "euler", "exponential", 12, 5.0, 64, "none", 1.0),
+    ("reptile_euler_a", "green reptile scales, seamless texture", "", 7, "euler_a", "normal", 16, 7.0, 64, "none", None,
+     "0,3.3"),
+    ("reptile_euler_a_tiled", "green reptile scales, seamless texture", "", 7, "euler_a", "normal", 16, 7.0, 64, "xy",
+     None, "0,3.3"),
+    ("rust_dpmpp2m_karras_tiled", "rusty metal, seamless texture", "", 11, "dpmpp_2m", "karras", 15, 7.0, 64, "xy",
+     None, None),
+    ("skin_euler", "human skin with pores, seamless texture", "", 3, "euler", "normal", 16, 7.0, 64, "none", None,
+     "0,3.3"),
+    ("fabric_ddim", "red woven fabric", "", 5, "ddim", "leading", 16, 7.0, 64, "none", None, "0,3.3"),
+    ("bark_heun_karras_tiled", "tree bark", "", 21, "heun", "karras", 10, 7.0, 64, "xy", None, "0,3.3"),
+    ("moss_negative", "moss, seamless texture", "green", 42, "dpmpp_2m", "normal", 16, 7.0, 64, "none", None,
+     "0,3.3"),
+    ("sand_full_cfg", "sand, seamless texture", "", 13, "dpmpp_2m", "karras", 15, 3.0, 64, "none", None, "0,inf"),
+    ("fur_lora", "brown fur", "", 7, "euler_a", "normal", 16, 7.0, 64, "none", 1.0, "0,3.3"),
+    ("marble_lora_tiled", "white marble, seamless texture", "", 9, "dpmpp_2m", "karras", 15, 7.0, 64, "xy", 0.8,
+     "0,3.3"),
+    ("granite_96_tiled", "granite, seamless texture", "", 1234, "euler_a", "karras", 12, 7.0, 96, "xy", None, "0,3.3"),
+    ("cells_lora_euler", "cells, seamless texture", "", 77, "euler", "exponential", 12, 7.0, 64, "none", 1.0,
+     "0.5,3.3"),
 ]
+
+
+def interval_of(flag):
+    if flag is None:
+        return DEMO_INTERVAL
+    lo, hi = flag.split(",")
+    return float(lo), float(hi)
 
 
 def lora_file(model_dir):
@@ -54,13 +71,13 @@ def lora_file(model_dir):
 def render(case, dtype, model_dir, latent):
     from export import read_checkpoint, read_lora
     from pipeline import Pipeline, apply_lora_
-    name, prompt, neg, seed, sampler, schedule, steps, cfg, size, tile, mult = case
+    name, prompt, neg, seed, sampler, schedule, steps, cfg, size, tile, mult, interval = case
     unet, vae, te = read_checkpoint(os.path.join(model_dir, "skingen-demo.safetensors"))
     if mult is not None:
         apply_lora_(unet, te, read_lora(lora_file(model_dir))[0], mult)
     pipe = Pipeline(unet, te, vae, dtype=dtype)
     lat, img = pipe.sample(prompt, neg, seed, steps, cfg, sampler, schedule, (size, size), tile == "xy",
-                           init_latent=latent)
+                           init_latent=latent, cfg_interval=interval_of(interval))
     return lat, img
 
 
@@ -82,7 +99,7 @@ def main():
     lora_name = os.path.basename(lora_file(a.model))
     entries, notes = [], []
     for case in CASES:
-        name, prompt, neg, seed, sampler, schedule, steps, cfg, size, tile, mult = case
+        name, prompt, neg, seed, sampler, schedule, steps, cfg, size, tile, mult, interval = case
         if a.only and name not in a.only.split(","):
             continue
         h = size // VAE_FACTOR
@@ -100,6 +117,8 @@ def main():
         args += ["--seed", str(seed), "--sampler", sampler, "--schedule", schedule, "--steps", str(steps),
                  "--cfg", "%g" % cfg, "--size", "%dx%d" % (size, size), "--tile", tile, "--rng", "cpu",
                  "--init-latent", name + ".latent.safetensors"]
+        if interval is not None:
+            args += ["--cfg-interval", interval]
         if mult is not None:
             args += ["--lora", "../../../models/demo/%s:%g" % (lora_name, mult)]
         entries.append({"name": name, "args": args, "reference": name + ".png", "max_diff": 1})

@@ -78,7 +78,7 @@ def main():
     p.add_argument("--vae-steps", type=int, default=1000, help="length of the VAE's lr schedule")
     p.add_argument("--vae-stop", type=int, default=1000, help="VAE step where training stops")
     p.add_argument("--text-steps", type=int, default=500)
-    p.add_argument("--unet-steps", type=int, default=4000)
+    p.add_argument("--unet-steps", type=int, default=3000)
     p.add_argument("--decoder-steps", type=int, default=2000)
     p.add_argument("--lora-epochs", type=int, default=4)
     p.add_argument("--latent-images", type=int, default=12000,
