@@ -263,6 +263,7 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
             o.silu = c.silu;
             r = timer.run([&] { (void)ops::group_norm(ctx, pool, x, g, b, o); }, limits);
             row.op = c.silu ? "group_norm+silu" : "group_norm";
+            row.impl = "skingen:" + ops::group_norm_kernel_name(o.isa);
           } else {
             r = timer.run([&] { (void)ops::layer_norm(ctx, pool, x, g, b, 1e-5f); }, limits);
             row.op = "layer_norm";

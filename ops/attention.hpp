@@ -3,19 +3,16 @@
 // softmax: extra memory is bounded by the tile size, never by Tq × Tk.
 #include <string>
 
+#include "ops/isa.hpp"
 #include "ops/layout.hpp"
 
 namespace skingen::ops {
-
-// Which of our microkernels runs: Auto picks AVX-512 where the CPU has it
-// (tests force each path; Avx512 on a CPU without it falls back to Avx2).
-enum class AttentionIsa { Auto, Avx2, Avx512 };
 
 struct AttentionOptions {
   int heads = 1;
   float scale = 0.0f;   // 0: 1/sqrt(head_dim)
   bool causal = false;  // query i sees keys 0..i (CLIP text encoder)
-  AttentionIsa isa = AttentionIsa::Auto;
+  Isa isa = Isa::Auto;  // which microkernel runs (ops/isa.hpp)
 };
 
 // q: [N, Tq, heads·d], k and v: [N, Tk, heads·d] (head h is the slice h·d..h·d+d-1
@@ -24,7 +21,7 @@ Tensor attention(Context& ctx, BufferPool& pool, const Tensor& q, const Tensor& 
                  const AttentionOptions& options);
 
 // Name of the microkernel `attention` runs with `isa` on this CPU ("avx512", "avx2").
-std::string attention_kernel_name(AttentionIsa isa = AttentionIsa::Auto);
+std::string attention_kernel_name(Isa isa = Isa::Auto);
 
 // FLOPs of the two matmuls (QKᵀ and PV) of one call, counting the causal
 // mask's skipped half as work (the convention of the benchmark).

@@ -5,12 +5,8 @@
 namespace skingen::ops {
 namespace attention_detail {
 
-bool cpu_has_avx512() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
-
-KernelInfo select_kernel(AttentionIsa isa) {
-  if (isa != AttentionIsa::Avx2 && cpu_has_avx512()) return kernel_avx512();
+KernelInfo select_kernel(Isa isa) {
+  if (use_avx512(isa)) return kernel_avx512();
   return kernel_avx2();
 }
 
@@ -28,7 +24,7 @@ TilePlan plan_tiles(const KernelInfo& kernel, std::int64_t /*tq*/, std::int64_t 
 
 }  // namespace attention_detail
 
-std::string attention_kernel_name(AttentionIsa isa) { return attention_detail::select_kernel(isa).name; }
+std::string attention_kernel_name(Isa isa) { return attention_detail::select_kernel(isa).name; }
 
 double attention_flops(std::int64_t n, std::int64_t tq, std::int64_t tk, std::int64_t channels) {
   return 4.0 * static_cast<double>(n) * static_cast<double>(tq) * static_cast<double>(tk) *

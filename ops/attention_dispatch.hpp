@@ -25,10 +25,9 @@ struct KernelInfo {
 
 KernelInfo kernel_avx2();
 KernelInfo kernel_avx512();  // only call when the CPU has AVX-512F/VL/DQ
-bool cpu_has_avx512();
 
 // The kernel `isa` asks for (Auto: AVX-512 where the CPU has it).
-KernelInfo select_kernel(AttentionIsa isa);
+KernelInfo select_kernel(Isa isa);
 
 struct TilePlan {
   std::int64_t bq = 0;  // queries per task (a multiple of the kernel's query group)

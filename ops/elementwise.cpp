@@ -7,7 +7,9 @@
 
 #include "ops/check.hpp"
 #include "ops/parallel.hpp"
+#include "ops/silu_kernel.hpp"
 #include "ops/simd_math.hpp"
+#include "ops/vec_avx2.hpp"
 
 namespace skingen::ops {
 namespace {
@@ -180,7 +182,7 @@ Tensor unary4(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, V
 }  // namespace
 
 Tensor silu(Context& ctx, BufferPool& pool, const Tensor& x) {
-  return unary4(ctx, pool, x, "silu", simd::silu4, [](__m256 v) { return simd::silu(v); });
+  return unary4(ctx, pool, x, "silu", silu4<VecAvx2>, [](__m256 v) { return silu1<VecAvx2>(v); });
 }
 
 Tensor gelu(Context& ctx, BufferPool& pool, const Tensor& x) {

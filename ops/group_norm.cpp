@@ -3,7 +3,8 @@
 // Two passes: per-channel Σx, Σx² in double, then y = ((x - m_hi) - m_lo)·a + β
 // (+ SiLU). Every partition below depends on the shape only, never on the
 // thread count, so the summation order and every bit of the result are the
-// same whatever --threads says.
+// same whatever --threads says. The inner loops (group_norm_kernel.hpp) run
+// on AVX-512 where the CPU has it, with the same bits as on AVX2.
 //
 // Samples are normalised in blocks: the whole batch when it fits in
 // kWholeBatchBytes (it stays in L2/L3 between the passes, and one fork per
@@ -12,16 +13,22 @@
 // (a whole SD activation at 64×64×640 does not fit). Tried and dropped, as no
 // faster in side-by-side runs: gathering the statistics of the next sample
 // (or half-sample) inside the normalise pass of the current one.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
+#include "ops/group_norm_dispatch.hpp"
 #include "ops/norm.hpp"
 #include "ops/norm_detail.hpp"
 #include "ops/parallel.hpp"
-#include "ops/simd_math.hpp"
 
 namespace skingen::ops {
 namespace {
+
+using group_norm_detail::ChannelAffine;
+using group_norm_detail::Kernels;
 
 constexpr std::int64_t kWholeBatchBytes = 4 << 20;
 
@@ -44,95 +51,13 @@ std::int64_t stat_channel_block(std::int64_t chunks, std::int64_t c) {
   return std::max<std::int64_t>(1, std::min(c, ((c + blocks - 1) / blocks + 7) / 8 * 8));
 }
 
-// Per-channel Σx and Σx² of channels [0, c) of `rows` rows `ld` floats
-// apart, in double. Rows are streamed in order (what the
-// prefetchers follow best), four at a time, so the accumulators (in L1) are
-// loaded and stored once per four rows.
-void channel_sums(const float* x, std::int64_t rows, std::int64_t ld, std::int64_t c, double* s1, double* s2) {
-  std::fill(s1, s1 + c, 0.0);
-  std::fill(s2, s2 + c, 0.0);
-  std::int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const float* p0 = x + r * ld;
-    const float* p1 = p0 + ld;
-    const float* p2 = p1 + ld;
-    const float* p3 = p2 + ld;
-    std::int64_t ch = 0;
-    for (; ch + 4 <= c; ch += 4) {
-      const __m256d a0 = _mm256_cvtps_pd(_mm_loadu_ps(p0 + ch)), a1 = _mm256_cvtps_pd(_mm_loadu_ps(p1 + ch));
-      const __m256d a2 = _mm256_cvtps_pd(_mm_loadu_ps(p2 + ch)), a3 = _mm256_cvtps_pd(_mm_loadu_ps(p3 + ch));
-      const __m256d sum = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
-      const __m256d sq =
-          _mm256_fmadd_pd(a3, a3, _mm256_fmadd_pd(a2, a2, _mm256_fmadd_pd(a1, a1, _mm256_mul_pd(a0, a0))));
-      _mm256_storeu_pd(s1 + ch, _mm256_add_pd(_mm256_loadu_pd(s1 + ch), sum));
-      _mm256_storeu_pd(s2 + ch, _mm256_add_pd(_mm256_loadu_pd(s2 + ch), sq));
-    }
-    for (; ch < c; ++ch) {
-      const double a0 = p0[ch], a1 = p1[ch], a2 = p2[ch], a3 = p3[ch];
-      s1[ch] += (a0 + a1) + (a2 + a3);
-      s2[ch] += a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3;
-    }
-  }
-  for (; r < rows; ++r)
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const double a = x[r * ld + ch];
-      s1[ch] += a;
-      s2[ch] += a * a;
-    }
-}
-
 // Per channel: the mean as a float pair (m_hi + m_lo ≈ the double mean), the
 // scale a = rstd·γ and β. x - m_hi is exact when x is near the mean
 // (Sterbenz), so the result keeps full relative accuracy even when
 // |mean| ≫ std, where the one-FMA form x·a + b loses log2(|mean|/std) bits
 // (PyTorch's kernel uses that form).
-struct ChannelAffine {
-  const float* m_hi;
-  const float* m_lo;
-  const float* a;
-  const float* beta;
-};
-
 // Coefficients are stored as [4, C]: m_hi, m_lo, a, β.
 ChannelAffine affine_at(const float* coef, std::int64_t c) { return {coef, coef + c, coef + 2 * c, coef + 3 * c}; }
-
-// y = ((x - m_hi) - m_lo)·a + β over `rows` rows of c channels, then SiLU if
-// asked. stream: every y row is 32-byte aligned.
-void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k, bool silu,
-                    bool stream) {
-  auto store = [stream](float* p, __m256 v) { stream ? _mm256_stream_ps(p, v) : _mm256_storeu_ps(p, v); };
-  auto affine = [&](const float* in, std::int64_t i) {
-    const __m256 d =
-        _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), _mm256_loadu_ps(k.m_hi + i)), _mm256_loadu_ps(k.m_lo + i));
-    return _mm256_fmadd_ps(d, _mm256_loadu_ps(k.a + i), _mm256_loadu_ps(k.beta + i));
-  };
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * c;
-    float* out = y + r * c;
-    std::int64_t i = 0;
-    if (silu) {
-      // Four independent SiLUs per step: the exp chains interleave (≈25 % faster).
-      for (; i + 32 <= c; i += 32) {
-        __m256 v[4] = {affine(in, i), affine(in, i + 8), affine(in, i + 16), affine(in, i + 24)};
-        simd::silu4(v);
-        for (int u = 0; u < 4; ++u) store(out + i + 8 * u, v[u]);
-      }
-    }
-    for (; i + 8 <= c; i += 8) {
-      __m256 v = affine(in, i);
-      if (silu) v = simd::silu(v);
-      store(out + i, v);
-    }
-    if (i < c) {
-      const __m256i m = simd::tail_mask(static_cast<int>(c - i));
-      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(in + i, m), _mm256_maskload_ps(k.m_hi + i, m)),
-                                     _mm256_maskload_ps(k.m_lo + i, m));
-      __m256 v = _mm256_fmadd_ps(d, _mm256_maskload_ps(k.a + i, m), _mm256_maskload_ps(k.beta + i, m));
-      if (silu) v = simd::silu(v);
-      _mm256_maskstore_ps(out + i, m, v);
-    }
-  }
-}
 
 // What every path needs to turn channel sums into coefficients.
 struct GroupParams {
@@ -178,9 +103,9 @@ void group_coefficients(const GroupParams& p, const double* part, std::int64_t c
 }
 
 // Both passes over n consecutive samples. stream: write y with non-temporal
-// stores (y rows 32-byte aligned).
-void normalize_samples(Context& ctx, BufferPool& pool, const float* x, float* y, std::int64_t n,
-                       const GroupParams& p, const float* t, bool silu, bool stream) {
+// stores (y rows aligned to the kernels' vector width).
+void normalize_samples(Context& ctx, BufferPool& pool, const Kernels& kernels, const float* x, float* y,
+                       std::int64_t n, const GroupParams& p, const float* t, bool silu, bool stream) {
   const std::int64_t c = p.c, positions = p.positions;
   const std::int64_t chunk = stat_chunk(positions);
   const std::int64_t chunks = std::max<std::int64_t>(1, (positions + chunk - 1) / chunk);
@@ -192,7 +117,8 @@ void normalize_samples(Context& ctx, BufferPool& pool, const float* x, float* y,
     const std::int64_t s = item / (chunks * cblocks), k = item / cblocks % chunks, c0 = item % cblocks * cblock;
     const std::int64_t p0 = k * chunk, p1 = std::min(positions, p0 + chunk);
     double* acc = part + (s * chunks + k) * 2 * c;
-    channel_sums(x + (s * positions + p0) * c + c0, p1 - p0, c, std::min(cblock, c - c0), acc + c0, acc + c + c0);
+    kernels.channel_sums(x + (s * positions + p0) * c + c0, p1 - p0, c, std::min(cblock, c - c0), acc + c0,
+                         acc + c + c0);
   });
   Tensor coefs = pool.take_f32({n, 4, c});
   float* coef = coefs.f32_mut();
@@ -202,7 +128,7 @@ void normalize_samples(Context& ctx, BufferPool& pool, const float* x, float* y,
   parallel_chunks(ctx, n * positions, rows_per_chunk, [&](std::int64_t s0, std::int64_t e0) {
     for (std::int64_t r = s0; r < e0;) {  // a chunk may straddle two samples
       const std::int64_t s = r / positions, e = std::min(e0, (s + 1) * positions);
-      normalize_rows(x + r * c, y + r * c, e - r, c, affine_at(coef + s * 4 * c, c), silu, stream);
+      kernels.normalize_rows(x + r * c, y + r * c, e - r, c, affine_at(coef + s * 4 * c, c), silu, stream);
       r = e;
     }
     if (stream) _mm_sfence();
@@ -236,13 +162,17 @@ Tensor group_norm(Context& ctx, BufferPool& pool, const Tensor& x, const Tensor&
                       gamma.f32_data(), beta.f32_data()};
   const std::int64_t sample_bytes = positions * c * 4;
   const std::int64_t block = n * sample_bytes <= kWholeBatchBytes ? n : 1;
-  const bool stream = c % 8 == 0 && sample_bytes >= kStreamBytes;
+  const Kernels kernels = group_norm_detail::select_kernels(options.isa);
+  const bool stream = c % kernels.width == 0 && sample_bytes >= kStreamBytes &&
+                      reinterpret_cast<std::uintptr_t>(y.f32_mut()) % (4 * kernels.width) == 0;
   for (std::int64_t b = 0; b < n; b += block) {
     const std::int64_t nb = std::min(block, n - b);
-    normalize_samples(ctx, pool, x.f32_data() + b * positions * c, y.f32_mut() + b * positions * c, nb, p,
+    normalize_samples(ctx, pool, kernels, x.f32_data() + b * positions * c, y.f32_mut() + b * positions * c, nb, p,
                       t ? t + b * c : nullptr, options.silu, stream);
   }
   return y;
 }
+
+std::string group_norm_kernel_name(Isa isa) { return group_norm_detail::select_kernels(isa).name; }
 
 }  // namespace skingen::ops

@@ -88,39 +88,6 @@ inline void exp4(__m256 x[4]) {
   for (int i = 0; i < 4; ++i) x[i] = scale_pow2(p[i], n[i]);
 }
 
-// x · sigmoid(x) = x / (1 + 2^t), t = -x·log2(e), on four vectors at once
-// (see exp4). In base 2 the range reduction is t - round(t), exact, instead
-// of exp's two Cody–Waite FMAs and the extra multiply: 7 fewer FMA-unit
-// operations per vector, and the FMA units are what limits the fused group
-// norm + SiLU (it ran at half the speed of the plain group norm; this is 20 %
-// faster per vector, measured). The product x·log2(e) is carried as an
-// unevaluated sum h + lo (FMA remainder plus the float constant's own error),
-// so the result stays within ≈ 2 ulp like the exp-based form.
-inline void silu4(__m256 v[4]) {
-  const __m256 c = _mm256_set1_ps(-1.44269504088896341f);
-  const __m256 c_lo = _mm256_set1_ps(-1.925963033e-8f);  // -log2(e) - c
-  __m256 f[4], n[4], p[4];
-  for (int i = 0; i < 4; ++i) {
-    const __m256 h = _mm256_mul_ps(v[i], c);
-    const __m256 lo = _mm256_fmadd_ps(v[i], c_lo, _mm256_fmsub_ps(v[i], c, h));
-    // |t| ≤ 126 keeps 2^n a normal float; beyond it sigmoid is 0 or 1 in float anyway.
-    const __m256 t = _mm256_min_ps(_mm256_max_ps(h, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(126.0f));
-    n[i] = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    f[i] = _mm256_add_ps(_mm256_sub_ps(t, n[i]), lo);
-    p[i] = _mm256_set1_ps(kExp2Poly[6]);
-  }
-  for (int k = 5; k >= 0; --k)
-    for (int i = 0; i < 4; ++i) p[i] = _mm256_fmadd_ps(p[i], f[i], _mm256_set1_ps(kExp2Poly[k]));
-  for (int i = 0; i < 4; ++i)
-    v[i] = _mm256_div_ps(v[i], _mm256_add_ps(_mm256_set1_ps(1.0f), scale_pow2(p[i], n[i])));
-}
-// The same for one vector (row tails).
-inline __m256 silu(__m256 x) {
-  __m256 v[4] = {x, x, x, x};
-  silu4(v);
-  return v[0];
-}
-
 // x · sigmoid(1.702 x) (CLIP's quick-GELU, openai/CLIP model.py).
 inline __m256 quick_gelu(__m256 x) {
   const __m256 e = exp(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));

@@ -18,7 +18,7 @@ struct Case {
   bool causal;
 };
 
-void check(const Case& c, ops::AttentionIsa isa, float scale, std::uint32_t seed) {
+void check(const Case& c, ops::Isa isa, float scale, std::uint32_t seed) {
   ops::Context ctx(2);
   engine::BufferPool pool;
   const int ch = c.heads * c.d;
@@ -50,13 +50,13 @@ const Case kCases[] = {
 
 TEST_CASE("attention matches the naive softmax attention", "[ops][attention]") {
   std::uint32_t seed = 1;
-  for (const auto isa : {ops::AttentionIsa::Avx2, ops::AttentionIsa::Avx512})
+  for (const auto isa : {ops::Isa::Avx2, ops::Isa::Avx512})
     for (const auto& c : kCases) check(c, isa, 0.0f, seed += 3);
 }
 
 TEST_CASE("attention honours an explicit scale", "[ops][attention]") {
-  check({2, 17, 29, 2, 12, false}, ops::AttentionIsa::Auto, 0.7f, 99);
-  check({1, 40, 40, 1, 32, true}, ops::AttentionIsa::Auto, 0.05f, 98);
+  check({2, 17, 29, 2, 12, false}, ops::Isa::Auto, 0.7f, 99);
+  check({1, 40, 40, 1, 32, true}, ops::Isa::Auto, 0.05f, 98);
 }
 
 TEST_CASE("attention is stable for large logits", "[ops][attention]") {
@@ -85,7 +85,7 @@ TEST_CASE("attention follows scores that jump between key blocks", "[ops][attent
   const Tensor v = naive::random({1, tk, 4}, 11);
   for (int i = 0; i < 3; ++i) q.f32_mut()[i * 4] = 1.0f + 0.01f * i;
   for (int j = 0; j < tk; ++j) k.f32_mut()[j * 4] = j < 66 ? 0.0f : j < 132 ? 15.0f : j < 198 ? 80.0f : 5.0f;
-  for (const auto isa : {ops::AttentionIsa::Avx2, ops::AttentionIsa::Avx512}) {
+  for (const auto isa : {ops::Isa::Avx2, ops::Isa::Avx512}) {
     ops::AttentionOptions o;
     o.scale = 1.0f;
     o.isa = isa;

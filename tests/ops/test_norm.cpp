@@ -1,9 +1,13 @@
 // group_norm and layer_norm against two-pass double references: odd channel
 // counts, several statistics chunks and channel blocks, whole-batch and
 // sample-by-sample passes, fused SiLU and time-embedding add, large
-// means (|mean|/std ≈ 170) and constant groups. Tolerance: max |y - ref| ≤ 2e-6
-// for O(1) outputs (the UNet must match PyTorch to ~1e-4, so norms get ~1e-6).
+// means (|mean|/std ≈ 170) with and without an outlier, constant groups; the
+// AVX2 and AVX-512 inner loops each, and bit-identical to each other.
+// Tolerance: max |y - ref| ≤ 2e-6 for O(1) outputs (the UNet must match
+// PyTorch to ~1e-4, so norms get ~1e-6).
 #include <catch2/catch.hpp>
+
+#include <cstring>
 
 #include "ops/naive.hpp"
 #include "ops/norm.hpp"
@@ -39,24 +43,44 @@ TEST_CASE("group_norm matches the double-precision reference", "[ops][norm]") {
     o.groups = c.groups;
     o.silu = c.silu;
     o.add_before = c.add ? &t : nullptr;
-    const Tensor y = ops::group_norm(ctx, pool, x, g, b, o);
     const Tensor ref = naive::group_norm(x, g, b, c.groups, 1e-5, c.silu, c.add ? &t : nullptr);
     INFO("x " << engine::shape_str(c.x) << " groups " << c.groups << " silu " << c.silu << " add " << c.add);
-    REQUIRE(y.shape() == ref.shape());
-    CHECK(naive::max_abs_err(y, ref) < 2e-6);
+    o.isa = ops::Isa::Avx2;
+    const Tensor y2 = ops::group_norm(ctx, pool, x, g, b, o);
+    o.isa = ops::Isa::Avx512;  // the AVX2 loops again where the CPU has no AVX-512
+    const Tensor y512 = ops::group_norm(ctx, pool, x, g, b, o);
+    REQUIRE(y2.shape() == ref.shape());
+    CHECK(naive::max_abs_err(y2, ref) < 2e-6);
+    CHECK(naive::max_abs_err(y512, ref) < 2e-6);
+    // Lane-wise the same arithmetic in the same order: the same bits.
+    CHECK(std::memcmp(y2.f32_data(), y512.f32_data(), 4 * static_cast<std::size_t>(y2.numel())) == 0);
   }
 }
 
 TEST_CASE("group_norm keeps its accuracy for large means", "[ops][norm]") {
   ops::Context ctx(2);
   engine::BufferPool pool;
-  const Tensor x = naive::random({2, 12, 10, 64}, 7, 99.0f, 101.0f);
   const Tensor g = naive::random({64}, 8, 0.5f, 1.5f);
   const Tensor b = naive::random({64}, 9);
   ops::GroupNormOptions o;
   o.eps = 1e-6f;
-  const Tensor y = ops::group_norm(ctx, pool, x, g, b, o);
-  CHECK(naive::max_abs_err(y, naive::group_norm(x, g, b, 32, 1e-6, false, nullptr)) < 2e-6);
+  const Tensor x = naive::random({2, 12, 10, 64}, 7, 99.0f, 101.0f);
+  // An outlier (30 standard deviations off) at the first position: the
+  // statistics must not depend on where the sums are centred.
+  Tensor outlier = naive::random({2, 12, 10, 64}, 7, 99.0f, 101.0f);
+  for (std::int64_t i = 0; i < 64; ++i) outlier.f32_mut()[i] = 117.0f;
+  // Group 0 (channels 0 and 1) constant: variance 0, output β.
+  Tensor constant = naive::random({2, 12, 10, 64}, 7, 99.0f, 101.0f);
+  for (std::int64_t i = 0; i < constant.numel(); i += 64) constant.f32_mut()[i] = constant.f32_mut()[i + 1] = 100.5f;
+  const Tensor* const inputs[] = {&x, &outlier, &constant};
+  for (const Tensor* in : inputs)
+    for (const auto isa : {ops::Isa::Avx2, ops::Isa::Avx512}) {
+      o.isa = isa;
+      INFO(ops::group_norm_kernel_name(isa)
+           << (in == &outlier ? " outlier first row" : in == &constant ? " constant group" : ""));
+      const Tensor y = ops::group_norm(ctx, pool, *in, g, b, o);
+      CHECK(naive::max_abs_err(y, naive::group_norm(*in, g, b, 32, 1e-6, false, nullptr)) < 2e-6);
+    }
 }
 
 TEST_CASE("group_norm rejects bad arguments", "[ops][norm]") {
