@@ -34,8 +34,14 @@ constexpr std::int64_t kWholeBatchBytes = 4 << 20;
 
 // Outputs this large (bytes per sample) are written with non-temporal stores:
 // they leave L3 anyway, and skipping the read-for-ownership saves a quarter
-// of the normalise pass's memory traffic.
-constexpr std::int64_t kStreamBytes = 8 << 20;
+// of the normalise pass's memory traffic. 4 MB rather than 8: with the
+// AVX-512 loops, 2×32×32×1920 and 2×32×32×1280 (7.9 and 5.2 MB per sample)
+// ran 1.04–1.24× faster streamed; at 2 MB, 2×32×32×960 (3.9 MB) ran 0.91×.
+// Tried and dropped too: normalising in channel slabs of whole groups small
+// enough to stay in L3 between the passes (0.5–0.9×: strided rows), and the
+// normalise pass walking each thread's rows backwards, most recently
+// summed first (≤ 3 %, noise).
+constexpr std::int64_t kStreamBytes = 4 << 20;
 
 // Positions per statistics chunk: up to 4 per sample,
 // so that 16×16 activations still split over the threads (below 64 rows a

@@ -24,8 +24,8 @@ struct Kernels {
   // y = ((x - m_hi) - m_lo)·a + β over `rows` contiguous rows of c channels,
   // then SiLU if asked. stream: non-temporal stores; needs c % width == 0 and
   // y aligned to width floats.
-  void (*normalize_rows)(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k, bool silu,
-                         bool stream);
+  void (*normalize_rows)(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k,
+                         bool silu, bool stream);
   int width;  // floats per vector
   const char* name;
 };

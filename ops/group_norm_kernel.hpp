@@ -85,8 +85,11 @@ struct GroupNormKernel {
     return V::fma(d, V::load(k.a + i), V::load(k.beta + i));
   }
 
-  static void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c, const ChannelAffine& k,
-                             bool silu, bool stream) {
+  static void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c,
+                             const ChannelAffine& coefficients, bool silu, bool stream) {
+    // A local copy: through the reference, every store to y could change the
+    // pointers, and they were reloaded per vector (20 % of the loop's time).
+    const ChannelAffine k = coefficients;
     auto put = [stream](float* p, reg v) { stream ? V::stream(p, v) : V::store(p, v); };
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* in = x + r * c;
