@@ -51,8 +51,16 @@ __attribute__((target("avx512f"))) float fma_loop_avx512(long iterations, float 
   return out[0];
 }
 
+// Iterations per call of the short probes (PeakProbe): a few milliseconds.
+constexpr long kProbeIterations = 1L << 18;
+
+const BenchLimits kPeakLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1};
+const BenchLimits kProbeLimits{
+    .min_calls = 3, .max_calls = 12, .min_seconds = 0.03, .max_seconds = 0.5, .warmup_calls = 1};
+
 template <class Loop>
-double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, double* share) {
+double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, long iterations,
+                   const BenchLimits& limits, double* share) {
   const int threads = timer.threads();
   std::vector<float> sink(static_cast<std::size_t>(threads) * 16, 0.0f);
   const auto result = timer.run(
@@ -60,57 +68,73 @@ double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteratio
 #pragma omp parallel num_threads(threads)
         {
           const int t = omp_get_thread_num();
-          sink[static_cast<std::size_t>(t) * 16] += loop(kFmaIterations, 1.0f + t);
+          sink[static_cast<std::size_t>(t) * 16] += loop(iterations, 1.0f + t);
         }
       },
-      BenchLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1});
+      limits);
   if (share) *share = result.median_share;
   // The fastest kept call: a peak is what the machine can do, not what it usually gets.
-  return flops_per_iteration_per_thread * static_cast<double>(kFmaIterations) * threads / (result.min_ms * 1e-3) * 1e-9;
+  return flops_per_iteration_per_thread * static_cast<double>(iterations) * threads / (result.min_ms * 1e-3) * 1e-9;
 }
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
+constexpr double kFlopsAvx2 = 12.0 * 8 * 2;     // per iteration per thread
+constexpr double kFlopsAvx512 = 24.0 * 16 * 2;
 
 }  // namespace
 
+// Three arrays of n floats, first touched by the threads that will stream them.
+struct TriadArrays {
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  long n;
+  std::unique_ptr<float, Free> a, b, c;
+
+  TriadArrays(long n_floats, int threads) : n(n_floats), a(alloc(n)), b(alloc(n)), c(alloc(n)) {
+    float *pa = a.get(), *pb = b.get(), *pc = c.get();
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long i = 0; i < n; ++i) {
+      pa[i] = 0.0f;
+      pb[i] = 1.0f;
+      pc[i] = 2.0f;
+    }
+  }
+
+  static std::unique_ptr<float, Free> alloc(long n) {
+    auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(n) * 4));
+    if (!p) throw std::bad_alloc();
+    return std::unique_ptr<float, Free>(p);
+  }
+
+  double gbps(const BenchTimer& timer, const BenchLimits& limits, double* share) {
+    float *pa = a.get(), *pb = b.get(), *pc = c.get();
+    const int threads = timer.threads();
+    const long count = n;
+    const float s = 0.5f;
+    const auto result = timer.run(
+        [&] {
+#pragma omp parallel for schedule(static) num_threads(threads)
+          for (long i = 0; i < count; ++i) pa[i] = pb[i] + s * pc[i];
+        },
+        limits);
+    if (share) *share = result.median_share;
+    // STREAM convention: two reads and one write per element, no write-allocate traffic counted.
+    return 12.0 * static_cast<double>(n) / (result.min_ms * 1e-3) * 1e-9;
+  }
+};
+
 double measure_fma_gflops_avx2(const BenchTimer& timer, double* share) {
-  return measure_fma(timer, fma_loop_avx2, 12.0 * 8 * 2, share);
+  return measure_fma(timer, fma_loop_avx2, kFlopsAvx2, kFmaIterations, kPeakLimits, share);
 }
 
 double measure_fma_gflops_avx512(const BenchTimer& timer, double* share) {
   if (!__builtin_cpu_supports("avx512f")) return 0.0;
-  return measure_fma(timer, fma_loop_avx512, 24.0 * 16 * 2, share);
+  return measure_fma(timer, fma_loop_avx512, kFlopsAvx512, kFmaIterations, kPeakLimits, share);
 }
 
 double measure_triad_gbps(const BenchTimer& timer, int triad_mib, double* share) {
-  const long n = static_cast<long>(triad_mib) * (1L << 20) / 4;
-  auto alloc = [n] {
-    auto* p = static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>(n) * 4));
-    if (!p) throw std::bad_alloc();
-    return std::unique_ptr<float, FreeDeleter>(p);
-  };
-  auto a = alloc(), b = alloc(), c = alloc();
-  float *pa = a.get(), *pb = b.get(), *pc = c.get();
-  const int threads = timer.threads();
-  // First touch by the threads that will stream the pages.
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (long i = 0; i < n; ++i) {
-    pa[i] = 0.0f;
-    pb[i] = 1.0f;
-    pc[i] = 2.0f;
-  }
-  const float s = 0.5f;
-  const auto result = timer.run(
-      [&] {
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (long i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
-      },
-      BenchLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1});
-  if (share) *share = result.median_share;
-  // STREAM convention: two reads and one write per element, no write-allocate traffic counted.
-  return 12.0 * static_cast<double>(n) / (result.min_ms * 1e-3) * 1e-9;
+  TriadArrays triad(static_cast<long>(triad_mib) * (1L << 20) / 4, timer.threads());
+  return triad.gbps(timer, kPeakLimits, share);
 }
 
 MachinePeak measure_machine_peak(const BenchTimer& timer) {
@@ -119,9 +143,24 @@ MachinePeak measure_machine_peak(const BenchTimer& timer) {
   p.fma_gflops_avx2 = measure_fma_gflops_avx2(timer, &s1);
   p.fma_gflops_avx512 = measure_fma_gflops_avx512(timer, &s2);
   p.fma_gflops = std::max(p.fma_gflops_avx2, p.fma_gflops_avx512);
-  p.triad_gbps = measure_triad_gbps(timer, 64, &s3);
+  p.triad_gbps = measure_triad_gbps(timer, p.triad_mib, &s3);
   p.share = p.fma_gflops_avx512 > 0 ? std::min({s1, s2, s3}) : std::min(s1, s3);
   return p;
+}
+
+PeakProbe::PeakProbe(const BenchTimer& timer, const MachinePeak& peak)
+    : timer_(timer), avx512_(peak.fma_gflops_avx512 > peak.fma_gflops_avx2), triad_mib_(peak.triad_mib) {}
+
+PeakProbe::~PeakProbe() = default;
+
+double PeakProbe::fma_gflops() {
+  return avx512_ ? measure_fma(timer_, fma_loop_avx512, kFlopsAvx512, kProbeIterations, kProbeLimits, nullptr)
+                 : measure_fma(timer_, fma_loop_avx2, kFlopsAvx2, kProbeIterations, kProbeLimits, nullptr);
+}
+
+double PeakProbe::triad_gbps() {
+  if (!triad_) triad_ = std::make_unique<TriadArrays>(static_cast<long>(triad_mib_) * (1L << 20) / 4, timer_.threads());
+  return triad_->gbps(timer_, kProbeLimits, nullptr);
 }
 
 }  // namespace skingen::engine

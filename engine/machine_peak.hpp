@@ -3,9 +3,12 @@
 // that fractions of peak are honest on a shared machine: fp32 FMA throughput
 // (AVX2 and, where the CPU has it, AVX-512; the larger counts) and STREAM-style
 // triad bandwidth.
+#include <memory>
+
 namespace skingen::engine {
 
 class BenchTimer;
+struct TriadArrays;
 
 struct MachinePeak {
   double fma_gflops = 0;  // max of the two below
@@ -13,6 +16,7 @@ struct MachinePeak {
   double fma_gflops_avx512 = 0;  // 0 when the CPU lacks AVX-512F
   double triad_gbps = 0;         // a = b + s·c over arrays far larger than the caches, 12 bytes per element
   double share = 0;              // median CPU share seen while measuring
+  int triad_mib = 64;            // size of each triad array
 };
 
 // Runs on `timer.threads()` OpenMP threads. `triad_mib` is the size of each of
@@ -21,5 +25,28 @@ double measure_fma_gflops_avx2(const BenchTimer& timer, double* share = nullptr)
 double measure_fma_gflops_avx512(const BenchTimer& timer, double* share = nullptr);
 double measure_triad_gbps(const BenchTimer& timer, int triad_mib = 64, double* share = nullptr);
 MachinePeak measure_machine_peak(const BenchTimer& timer);
+
+// The same peak measured again, briefly, right next to a benchmarked op, so
+// that the op's fraction of peak is also a ratio taken side by side. On a
+// shared host a neighbour on the other hyperthread of a core, or on the
+// memory bus, can halve both the FMA rate and the bandwidth for minutes
+// while the CPU share stays 1.0; a peak taken once at the start of the run
+// cannot see that.
+class PeakProbe {
+ public:
+  PeakProbe(const BenchTimer& timer, const MachinePeak& peak);
+  ~PeakProbe();
+  PeakProbe(const PeakProbe&) = delete;
+  PeakProbe& operator=(const PeakProbe&) = delete;
+
+  double fma_gflops();  // the loop (AVX2 or AVX-512) that gave the run's peak; fastest of a few short calls
+  double triad_gbps();  // the run's triad (peak.triad_mib), on arrays allocated once
+
+ private:
+  const BenchTimer& timer_;
+  bool avx512_;
+  int triad_mib_;
+  std::unique_ptr<TriadArrays> triad_;  // made on first use
+};
 
 }  // namespace skingen::engine

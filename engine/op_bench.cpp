@@ -1,9 +1,12 @@
 #include "engine/op_bench.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include "ops/attention.hpp"
@@ -199,7 +202,7 @@ std::vector<OpCase> sd15_unet_op_cases(int image_size, int batch) {
 
 std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase>& cases, const MachinePeak& peak,
                                      const BenchTimer& timer, const BenchLimits& limits,
-                                     const std::function<void(const OpBenchRow&)>& progress) {
+                                     const std::function<void(const OpBenchRow&)>& progress, PeakProbe* probe) {
   std::vector<OpBenchRow> rows;
   BufferPool pool;
   std::uint64_t seed = 1;
@@ -210,6 +213,9 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
     row.name = c.name;
     row.count = c.count;
     double flops = 0, bytes = 0;
+    const bool compute = c.kind == OpKind::Conv || c.kind == OpKind::Linear || c.kind == OpKind::Attention;
+    auto side_peak = [&] { return !probe ? 0.0 : compute ? probe->fma_gflops() : probe->triad_gbps(); };
+    const double side_before = side_peak();
     BenchResult r;
     switch (c.kind) {
       case OpKind::Conv: {
@@ -296,6 +302,7 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
         }
       }
     }
+    row.side_peak = std::max(side_before, side_peak());
     row.ms = r.median_ms;
     row.share = r.median_share;
     row.kept = r.kept;
@@ -304,14 +311,27 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
     if (row.bandwidth) {
       row.gbps = sec > 0 ? bytes / sec * 1e-9 : 0;
       row.triad_fraction = peak.triad_gbps > 0 ? row.gbps / peak.triad_gbps : 0;
+      row.side_fraction = row.side_peak > 0 ? row.gbps / row.side_peak : 0;
     } else {
       row.gflops = sec > 0 ? flops / sec * 1e-9 : 0;
       row.peak_fraction = peak.fma_gflops > 0 ? row.gflops / peak.fma_gflops : 0;
+      row.side_fraction = row.side_peak > 0 ? row.gflops / row.side_peak : 0;
     }
     if (progress) progress(row);
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+void keep_faster(std::vector<OpBenchRow>& best, const std::vector<OpBenchRow>& pass) {
+  if (best.size() != pass.size()) throw std::invalid_argument("keep_faster: passes over different case lists");
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    if (best[i].name != pass[i].name || best[i].shape != pass[i].shape)
+      throw std::invalid_argument("keep_faster: row " + std::to_string(i) + " differs between passes");
+    const int passes = best[i].passes + 1;
+    if (pass[i].ms < best[i].ms) best[i] = pass[i];
+    best[i].passes = passes;
+  }
 }
 
 }  // namespace skingen::engine

@@ -42,14 +42,27 @@ struct OpBenchRow {
   double ms = 0;
   double gflops = 0, peak_fraction = 0;  // compute-bound rows
   double gbps = 0, triad_fraction = 0;   // bandwidth-bound rows
+  // The FMA peak (GFLOP/s) or triad (GB/s) measured right before and right
+  // after this row (the larger of the two), and the row's rate against it;
+  // 0 without a probe.
+  double side_peak = 0, side_fraction = 0;
   bool bandwidth = false;
   double share = 0;  // median CPU share of the timed calls
   int kept = 0, calls = 0;
+  int passes = 1;  // passes over the case list this row is the best of (keep_faster)
 };
 
 // Runs every case; `progress` (may be empty) is called after each row.
+// `probe` (may be null) measures each row's side-by-side peak.
 std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase>& cases, const MachinePeak& peak,
                                      const BenchTimer& timer, const BenchLimits& limits,
-                                     const std::function<void(const OpBenchRow&)>& progress = {});
+                                     const std::function<void(const OpBenchRow&)>& progress = {},
+                                     PeakProbe* probe = nullptr);
+
+// Merges one more pass over the same cases into `best`: per row, the pass
+// with the shorter median time is kept (whole, with the peak fractions
+// measured in that pass), and `passes` counts the passes seen. Rows must
+// be in the same order.
+void keep_faster(std::vector<OpBenchRow>& best, const std::vector<OpBenchRow>& pass);
 
 }  // namespace skingen::engine

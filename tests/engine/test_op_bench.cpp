@@ -44,3 +44,41 @@ TEST_CASE("bench timer keeps calls and the machine peak is positive", "[engine][
   CHECK(engine::measure_triad_gbps(timer, 16) > 0.1);
   CHECK(engine::measure_fma_gflops_avx2(timer) > 1.0);
 }
+
+TEST_CASE("the side-by-side probe measures the same peak again", "[engine][bench]") {
+  const engine::BenchTimer timer(1, 0.0);
+  engine::MachinePeak peak;
+  peak.fma_gflops = peak.fma_gflops_avx2 = engine::measure_fma_gflops_avx2(timer);
+  peak.triad_mib = 16;
+  engine::PeakProbe probe(timer, peak);
+  // The same AVX2 loop on the same thread, shorter calls: within a factor of
+  // two of the long measurement even on a noisy machine.
+  const double fma = probe.fma_gflops();
+  CHECK(fma > 0.5 * peak.fma_gflops);
+  CHECK(fma < 2.0 * peak.fma_gflops);
+  CHECK(probe.triad_gbps() > 0.1);
+  CHECK(probe.triad_gbps() > 0.1);  // the arrays are reused
+}
+
+TEST_CASE("bench passes keep each row's fastest pass", "[engine][bench]") {
+  auto row = [](const char* name, double ms, double fraction) {
+    engine::OpBenchRow r;
+    r.name = name;
+    r.shape = "2x8x8x320";
+    r.ms = ms;
+    r.peak_fraction = fraction;
+    return r;
+  };
+  std::vector<engine::OpBenchRow> best{row("a", 2.0, 0.5), row("b", 1.0, 0.9)};
+  engine::keep_faster(best, {row("a", 1.0, 0.95), row("b", 3.0, 0.3)});
+  engine::keep_faster(best, {row("a", 1.5, 0.7), row("b", 2.0, 0.4)});
+  CHECK(best[0].ms == 1.0);
+  CHECK(best[0].peak_fraction == 0.95);  // the whole row of the pass it came from
+  CHECK(best[1].ms == 1.0);
+  CHECK(best[1].peak_fraction == 0.9);
+  CHECK(best[0].passes == 3);
+  CHECK(best[1].passes == 3);
+  CHECK_THROWS_WITH(engine::keep_faster(best, {row("a", 1.0, 0.9)}), Catch::Contains("different case lists"));
+  CHECK_THROWS_WITH(engine::keep_faster(best, {row("a", 1.0, 0.9), row("c", 1.0, 0.9)}),
+                    Catch::Contains("row 1 differs"));
+}
