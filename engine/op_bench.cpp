@@ -279,10 +279,12 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
           const bool s = c.kind == OpKind::Silu;
           r = timer.run([&] { (void)(s ? ops::silu(ctx, pool, x) : ops::gelu(ctx, pool, x)); }, limits);
           row.op = s ? "silu" : "gelu";
+          if (!s) row.impl = "skingen:" + ops::gelu_kernel_name();
           bytes = 2 * in_bytes;
         } else if (c.kind == OpKind::Geglu) {
           r = timer.run([&] { (void)ops::geglu(ctx, pool, x); }, limits);
           row.op = "geglu";
+          row.impl = "skingen:" + ops::gelu_kernel_name();
           bytes = 1.5 * in_bytes;
         } else if (c.kind == OpKind::Upsample) {
           r = timer.run([&] { (void)ops::upsample_nearest2x(ctx, pool, x); }, limits);

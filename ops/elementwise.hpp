@@ -1,15 +1,21 @@
 #pragma once
 // Bandwidth-bound ops on fp32 tensors. Each returns a new tensor from `pool`
 // unless it says "in place".
+#include <string>
+
+#include "ops/isa.hpp"
 #include "ops/layout.hpp"
 
 namespace skingen::ops {
 
 Tensor silu(Context& ctx, BufferPool& pool, const Tensor& x);
-Tensor gelu(Context& ctx, BufferPool& pool, const Tensor& x);        // exact, with erf
+// Exact, with erf. isa: which loops run (ops/isa.hpp); the same bits either way.
+Tensor gelu(Context& ctx, BufferPool& pool, const Tensor& x, Isa isa = Isa::Auto);
 Tensor quick_gelu(Context& ctx, BufferPool& pool, const Tensor& x);  // x·sigmoid(1.702x) (CLIP)
 // x: [..., 2F] → [..., F]: first half · gelu(second half) (diffusers GEGLU).
-Tensor geglu(Context& ctx, BufferPool& pool, const Tensor& x);
+Tensor geglu(Context& ctx, BufferPool& pool, const Tensor& x, Isa isa = Isa::Auto);
+// Name of the loops gelu and geglu run with `isa` on this CPU ("avx512", "avx2").
+std::string gelu_kernel_name(Isa isa = Isa::Auto);
 // Softmax over the last axis.
 Tensor softmax(Context& ctx, BufferPool& pool, const Tensor& x);
 

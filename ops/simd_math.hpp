@@ -66,75 +66,10 @@ inline __m256 exp2_nonpositive(__m256 t) {
   return scale_pow2(p, n);
 }
 
-
-
-// exp of four vectors, step by step across them, so that the four
-// dependency chains interleave in the instruction stream (one chain alone is
-// latency-bound: ~9 cycles per vector instead of ~7 on Zen4).
-inline void exp4(__m256 x[4]) {
-  __m256 n[4], r[4], p[4];
-  for (int i = 0; i < 4; ++i) {
-    x[i] = _mm256_min_ps(_mm256_max_ps(x[i], _mm256_set1_ps(kExpMin)), _mm256_set1_ps(kExpMax));
-    n[i] = _mm256_round_ps(_mm256_mul_ps(x[i], _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  }
-  for (int i = 0; i < 4; ++i) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(kLn2Hi), x[i]);
-  for (int i = 0; i < 4; ++i) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(kLn2Lo), r[i]);
-  // exp_poly, one coefficient at a time across the four vectors.
-  for (int i = 0; i < 4; ++i) p[i] = _mm256_set1_ps(1.9875691500e-4f);
-  for (const float coef : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-    for (int i = 0; i < 4; ++i) p[i] = _mm256_fmadd_ps(p[i], r[i], _mm256_set1_ps(coef));
-  for (int i = 0; i < 4; ++i)
-    p[i] = _mm256_add_ps(_mm256_fmadd_ps(p[i], _mm256_mul_ps(r[i], r[i]), r[i]), _mm256_set1_ps(1.0f));
-  for (int i = 0; i < 4; ++i) x[i] = scale_pow2(p[i], n[i]);
-}
-
 // x · sigmoid(1.702 x) (CLIP's quick-GELU, openai/CLIP model.py).
 inline __m256 quick_gelu(__m256 x) {
   const __m256 e = exp(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));
   return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
-
-// Exact GELU x/2 · (1 + erf(x/√2)) with erf from Abramowitz & Stegun 7.1.26
-// (absolute error ≤ 1.5e-7): erf(z) = sign(z)·(1 - t·r(t)·e^(-z²)),
-// t = 1/(1 + p|z|). The same approximation as PyTorch's vectorised CPU erf
-// (ATen vec256_float.h), which its GELU uses, so we round like the reference.
-inline __m256 gelu(__m256 x) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
-  const __m256 z_sign = _mm256_and_ps(sign, z);
-  const __m256 z_abs = _mm256_xor_ps(z_sign, z);
-  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z_abs, one));
-  __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(1.061405429f), t, _mm256_set1_ps(-1.453152027f));
-  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(1.421413741f));
-  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-0.284496736f));
-  r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(0.254829592f));
-  const __m256 e = exp(_mm256_xor_ps(sign, _mm256_mul_ps(z, z)));
-  // erf(|z|) = 1 - t·r·e, then the sign of z restored.
-  const __m256 erf_abs = _mm256_fnmadd_ps(_mm256_mul_ps(e, t), r, one);
-  const __m256 erf = _mm256_xor_ps(z_sign, erf_abs);
-  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, erf));
-}
-
-// gelu of four vectors (see exp4), the same arithmetic as gelu().
-inline void gelu4(__m256 x[4]) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  __m256 z_sign[4], t[4], r[4], e[4];
-  for (int i = 0; i < 4; ++i) {
-    const __m256 z = _mm256_mul_ps(x[i], _mm256_set1_ps(0.70710678118654752f));
-    z_sign[i] = _mm256_and_ps(sign, z);
-    t[i] = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), _mm256_xor_ps(z_sign[i], z), one));
-    e[i] = _mm256_xor_ps(sign, _mm256_mul_ps(z, z));
-  }
-  for (int i = 0; i < 4; ++i) r[i] = _mm256_fmadd_ps(_mm256_set1_ps(1.061405429f), t[i], _mm256_set1_ps(-1.453152027f));
-  for (const float coef : {1.421413741f, -0.284496736f, 0.254829592f})
-    for (int i = 0; i < 4; ++i) r[i] = _mm256_fmadd_ps(r[i], t[i], _mm256_set1_ps(coef));
-  exp4(e);
-  for (int i = 0; i < 4; ++i) {
-    const __m256 erf = _mm256_xor_ps(z_sign[i], _mm256_fnmadd_ps(_mm256_mul_ps(e[i], t[i]), r[i], one));
-    x[i] = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x[i]), _mm256_add_ps(one, erf));
-  }
 }
 
 // In-register transpose of an 8×8 block: r[i] holds row i on entry and column i on exit.

@@ -25,6 +25,9 @@ struct VecAvx512 {
   static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg fmsub(reg a, reg b, reg c) { return _mm512_fmsub_ps(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
+  static reg bit_and(reg a, reg b) { return _mm512_and_ps(a, b); }
+  static reg bit_xor(reg a, reg b) { return _mm512_xor_ps(a, b); }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg round(reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }

@@ -3,7 +3,8 @@
 // relative error (denominator max(|ref|, 1e-6)): SiLU ≤ 1e-6, quick-GELU
 // ≤ 2e-6, softmax ≤ 1e-6; GELU |err| ≤ 1e-6·max(1, |ref|) (erf by A&S
 // 7.1.26 as PyTorch's CPU kernel, absolute error 1.5e-7), GEGLU ≤ 3e-6 on the
-// same scale (the gate multiplies GELU's error); the timestep
+// same scale (the gate multiplies GELU's error), GELU and GEGLU on AVX2 and
+// AVX-512 each and bit-identical to each other; the timestep
 // embedding ≤ 1e-6 absolute against torch's fp32 steps.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -24,18 +25,28 @@ TEST_CASE("SiLU, GELU and quick-GELU match the exact functions", "[ops][elementw
   x.f32_mut()[2] = 90.0f;
   CHECK(naive::max_rel_err(ops::silu(ctx, pool, x), naive::map(x, naive::silu), 1e-6) < 1e-6);
   CHECK(naive::max_rel_err(ops::quick_gelu(ctx, pool, x), naive::map(x, naive::quick_gelu), 1e-6) < 2e-6);
-  CHECK(naive::max_rel_err(ops::gelu(ctx, pool, x), naive::map(x, naive::gelu), 1.0) < 1e-6);
+  const Tensor gelu_ref = naive::map(x, naive::gelu);
+  const Tensor gelu2 = ops::gelu(ctx, pool, x, ops::Isa::Avx2);
+  const Tensor gelu512 = ops::gelu(ctx, pool, x, ops::Isa::Avx512);  // AVX2 again on a CPU without AVX-512
+  CHECK(naive::max_rel_err(gelu2, gelu_ref, 1.0) < 1e-6);
+  CHECK(naive::max_rel_err(gelu512, gelu_ref, 1.0) < 1e-6);
+  CHECK(naive::bit_identical(gelu2, gelu512));  // the same lane-wise arithmetic
 }
 
 TEST_CASE("GEGLU gates the first half with GELU of the second", "[ops][elementwise]") {
   ops::Context ctx(2);
   engine::BufferPool pool;
-  for (const auto& s : {engine::Shape{2, 5, 2 * 37}, engine::Shape{300, 2 * 1280}, engine::Shape{1, 2}}) {
+  // The last shape's output (8.5 MB) is written with non-temporal stores.
+  for (const auto& s : {engine::Shape{2, 5, 2 * 37}, engine::Shape{300, 2 * 1280}, engine::Shape{1, 2},
+                        engine::Shape{2, 832, 2 * 1280}}) {
     const Tensor x = naive::random(s, 2, -5.0f, 5.0f);
-    const Tensor y = ops::geglu(ctx, pool, x);
     const Tensor ref = naive::geglu(x);
-    REQUIRE(y.shape() == ref.shape());
-    CHECK(naive::max_rel_err(y, ref, 1.0) < 3e-6);  // the gate (|a| ≤ 5) scales GELU's error
+    const Tensor y2 = ops::geglu(ctx, pool, x, ops::Isa::Avx2);
+    const Tensor y512 = ops::geglu(ctx, pool, x, ops::Isa::Avx512);
+    REQUIRE(y2.shape() == ref.shape());
+    CHECK(naive::max_rel_err(y2, ref, 1.0) < 3e-6);  // the gate (|a| ≤ 5) scales GELU's error
+    CHECK(naive::max_rel_err(y512, ref, 1.0) < 3e-6);
+    CHECK(naive::bit_identical(y2, y512));
   }
   CHECK_THROWS_WITH(ops::geglu(ctx, pool, naive::random({2, 5}, 1)), Catch::Contains("must be even"));
 }
