@@ -112,6 +112,22 @@ TEST_CASE("attention memory stays bounded by its tiles", "[ops][attention]") {
   CHECK(pool.stats().allocations == allocations);
 }
 
+TEST_CASE("SD self-attention at 4096 tokens needs far less than 64 MB beyond its output", "[ops][attention]") {
+  // The UNet's largest attention (64×64 latents, batch 2, 8 heads of 40):
+  // a score matrix per head would be 64 MiB, all heads 1 GiB.
+  ops::Context ctx(2);
+  engine::BufferPool pool;
+  const Tensor q = naive::random({2, 4096, 320}, 1);
+  const Tensor k = naive::random({2, 4096, 320}, 2);
+  const Tensor v = naive::random({2, 4096, 320}, 3);
+  ops::AttentionOptions o;
+  o.heads = 8;
+  const Tensor y = ops::attention(ctx, pool, q, k, v, o);
+  const auto extra = pool.stats().peak_bytes_in_use - y.nbytes();
+  INFO("extra bytes " << extra);
+  CHECK(extra < 1024 * 1024);  // the per-thread tiles: ~90 KB each
+}
+
 TEST_CASE("attention rejects inconsistent shapes", "[ops][attention]") {
   ops::Context ctx(1);
   engine::BufferPool pool;
