@@ -7,6 +7,7 @@
 // up to a scheduler tick for threads running on other cores), and calls
 // shorter than a few milliseconds are repeated within one sample.
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace skingen::engine {
@@ -43,10 +44,19 @@ class BenchTimer {
 
   BenchResult run(const std::function<void()>& fn, const BenchLimits& limits = {}) const;
 
+  // The same, with one sample of `companion` (its own warm-up and repeat
+  // count) after every sample of `fn`, so that both see the same moments of
+  // a shared machine; `limits` stop the loop by fn's samples. Returns fn's
+  // result and companion's (empty when companion is).
+  std::pair<BenchResult, BenchResult> run_beside(const std::function<void()>& fn,
+                                                 const std::function<void()>& companion,
+                                                 const BenchLimits& limits = {}) const;
+
   int threads() const { return threads_; }
   double min_share() const { return min_share_; }
 
  private:
+  class Sampler;
   int threads_;
   double min_share_;
 };

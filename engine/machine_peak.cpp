@@ -54,9 +54,8 @@ __attribute__((target("avx512f"))) float fma_loop_avx512(long iterations, float 
 // Iterations per call of the short probes (PeakProbe): a few milliseconds.
 constexpr long kProbeIterations = 1L << 18;
 
-const BenchLimits kPeakLimits{.min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1};
-const BenchLimits kProbeLimits{
-    .min_calls = 3, .max_calls = 12, .min_seconds = 0.03, .max_seconds = 0.5, .warmup_calls = 1};
+const BenchLimits kPeakLimits{
+    .min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1};
 
 template <class Loop>
 double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, long iterations,
@@ -74,10 +73,11 @@ double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteratio
       limits);
   if (share) *share = result.median_share;
   // The fastest kept call: a peak is what the machine can do, not what it usually gets.
-  return flops_per_iteration_per_thread * static_cast<double>(iterations) * threads / (result.min_ms * 1e-3) * 1e-9;
+  const double ms = result.min_ms;
+  return flops_per_iteration_per_thread * static_cast<double>(iterations) * threads / (ms * 1e-3) * 1e-9;
 }
 
-constexpr double kFlopsAvx2 = 12.0 * 8 * 2;     // per iteration per thread
+constexpr double kFlopsAvx2 = 12.0 * 8 * 2;  // per iteration per thread
 constexpr double kFlopsAvx512 = 24.0 * 16 * 2;
 
 }  // namespace
@@ -106,20 +106,23 @@ struct TriadArrays {
     return std::unique_ptr<float, Free>(p);
   }
 
-  double gbps(const BenchTimer& timer, const BenchLimits& limits, double* share) {
+  void pass(int threads) {
     float *pa = a.get(), *pb = b.get(), *pc = c.get();
-    const int threads = timer.threads();
     const long count = n;
     const float s = 0.5f;
-    const auto result = timer.run(
-        [&] {
 #pragma omp parallel for schedule(static) num_threads(threads)
-          for (long i = 0; i < count; ++i) pa[i] = pb[i] + s * pc[i];
-        },
-        limits);
+    for (long i = 0; i < count; ++i) pa[i] = pb[i] + s * pc[i];
+  }
+
+  // STREAM convention: two reads and one write per element, no write-allocate
+  // traffic counted.
+  double bytes_per_pass() const { return 12.0 * static_cast<double>(n); }
+
+  double gbps(const BenchTimer& timer, const BenchLimits& limits, double* share) {
+    const int threads = timer.threads();
+    const auto result = timer.run([&] { pass(threads); }, limits);
     if (share) *share = result.median_share;
-    // STREAM convention: two reads and one write per element, no write-allocate traffic counted.
-    return 12.0 * static_cast<double>(n) / (result.min_ms * 1e-3) * 1e-9;
+    return bytes_per_pass() / (result.min_ms * 1e-3) * 1e-9;  // the fastest: what the machine can do
   }
 };
 
@@ -153,14 +156,30 @@ PeakProbe::PeakProbe(const BenchTimer& timer, const MachinePeak& peak)
 
 PeakProbe::~PeakProbe() = default;
 
-double PeakProbe::fma_gflops() {
-  return avx512_ ? measure_fma(timer_, fma_loop_avx512, kFlopsAvx512, kProbeIterations, kProbeLimits, nullptr)
-                 : measure_fma(timer_, fma_loop_avx2, kFlopsAvx2, kProbeIterations, kProbeLimits, nullptr);
-}
-
-double PeakProbe::triad_gbps() {
-  if (!triad_) triad_ = std::make_unique<TriadArrays>(static_cast<long>(triad_mib_) * (1L << 20) / 4, timer_.threads());
-  return triad_->gbps(timer_, kProbeLimits, nullptr);
+BenchResult PeakProbe::run_beside(const std::function<void()>& fn, const BenchLimits& limits, bool bandwidth,
+                                  double* reference) {
+  const int threads = timer_.threads();
+  std::vector<float> sink(static_cast<std::size_t>(threads) * 16, 0.0f);
+  std::function<void()> probe;
+  double units = 0;  // flops or bytes per probe call
+  if (bandwidth) {
+    if (!triad_) triad_ = std::make_unique<TriadArrays>(static_cast<long>(triad_mib_) * (1L << 20) / 4, threads);
+    probe = [this, threads] { triad_->pass(threads); };
+    units = triad_->bytes_per_pass();
+  } else {
+    probe = [this, threads, &sink] {
+#pragma omp parallel num_threads(threads)
+      {
+        const int t = omp_get_thread_num();
+        sink[static_cast<std::size_t>(t) * 16] +=
+            avx512_ ? fma_loop_avx512(kProbeIterations, 1.0f + t) : fma_loop_avx2(kProbeIterations, 1.0f + t);
+      }
+    };
+    units = (avx512_ ? kFlopsAvx512 : kFlopsAvx2) * static_cast<double>(kProbeIterations) * threads;
+  }
+  const auto [result, beside] = timer_.run_beside(fn, probe, limits);
+  if (reference) *reference = beside.median_ms > 0 ? units / (beside.median_ms * 1e-3) * 1e-9 : 0.0;
+  return result;
 }
 
 }  // namespace skingen::engine

@@ -3,11 +3,13 @@
 // that fractions of peak are honest on a shared machine: fp32 FMA throughput
 // (AVX2 and, where the CPU has it, AVX-512; the larger counts) and STREAM-style
 // triad bandwidth.
+#include <functional>
 #include <memory>
+
+#include "engine/bench_timer.hpp"
 
 namespace skingen::engine {
 
-class BenchTimer;
 struct TriadArrays;
 
 struct MachinePeak {
@@ -29,9 +31,11 @@ MachinePeak measure_machine_peak(const BenchTimer& timer);
 // The same peak measured again, briefly, right next to a benchmarked op, so
 // that the op's fraction of peak is also a ratio taken side by side. On a
 // shared host a neighbour on the other hyperthread of a core, or on the
-// memory bus, can halve both the FMA rate and the bandwidth for minutes
-// while the CPU share stays 1.0; a peak taken once at the start of the run
-// cannot see that.
+// memory bus, can halve both the FMA rate and the bandwidth for a while
+// with the CPU share still 1.0; a peak taken once at the start of the run
+// cannot see that. The probe's calls alternate with the op's and it quotes
+// its median, like the op: a burst that comes and goes while the op is
+// timed weighs on both alike.
 class PeakProbe {
  public:
   PeakProbe(const BenchTimer& timer, const MachinePeak& peak);
@@ -39,8 +43,11 @@ class PeakProbe {
   PeakProbe(const PeakProbe&) = delete;
   PeakProbe& operator=(const PeakProbe&) = delete;
 
-  double fma_gflops();  // the loop (AVX2 or AVX-512) that gave the run's peak; fastest of a few short calls
-  double triad_gbps();  // the run's triad (peak.triad_mib), on arrays allocated once
+  // Times fn as timer.run() would, with one short call of the run's FMA loop
+  // (the ISA that gave its peak; bandwidth false) or of its triad (true)
+  // after every sample of fn. Returns fn's result; *reference gets the
+  // probe's rate at its median call, GFLOP/s or GB/s.
+  BenchResult run_beside(const std::function<void()>& fn, const BenchLimits& limits, bool bandwidth, double* reference);
 
  private:
   const BenchTimer& timer_;

@@ -214,8 +214,10 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
     row.count = c.count;
     double flops = 0, bytes = 0;
     const bool compute = c.kind == OpKind::Conv || c.kind == OpKind::Linear || c.kind == OpKind::Attention;
-    auto side_peak = [&] { return !probe ? 0.0 : compute ? probe->fma_gflops() : probe->triad_gbps(); };
-    const double side_before = side_peak();
+    double side_peak = 0;
+    auto time_op = [&](const std::function<void()>& fn) {
+      return probe ? probe->run_beside(fn, limits, !compute, &side_peak) : timer.run(fn, limits);
+    };
     BenchResult r;
     switch (c.kind) {
       case OpKind::Conv: {
@@ -223,7 +225,7 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
         const ops::Conv2d op(ctx, filled({c.cout, c.cin, c.k, c.k}, ws, s1), filled({c.cout}, 0.1f, s2), c.stride,
                              c.k / 2);
         const Tensor x = filled({c.n, c.h, c.w, c.cin}, 1.0f, s3);
-        r = timer.run([&] { (void)op.forward(ctx, pool, x); }, limits);
+        r = time_op([&] { (void)op.forward(ctx, pool, x); });
         flops = op.flops(x.shape());
         row.op = "conv" + std::to_string(c.k) + "x" + std::to_string(c.k) + (c.stride == 2 ? "/2" : "");
         row.shape = dims({c.n, c.h, c.w, c.cin}) + " -> " + std::to_string(c.cout);
@@ -234,7 +236,7 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
         const float ws = 1.0f / std::sqrt(static_cast<float>(c.cin));
         const ops::Linear op(ctx, filled({c.cout, c.cin}, ws, s1), filled({c.cout}, 0.1f, s2));
         const Tensor x = filled({c.rows, c.cin}, 1.0f, s3);
-        r = timer.run([&] { (void)op.forward(ctx, pool, x); }, limits);
+        r = time_op([&] { (void)op.forward(ctx, pool, x); });
         flops = op.flops(c.rows);
         row.op = "linear";
         row.shape = dims({c.rows, c.cin}) + " -> " + std::to_string(c.cout);
@@ -248,7 +250,7 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
         const Tensor v = filled({c.n, c.w, channels}, 1.0f, s3);
         ops::AttentionOptions o;
         o.heads = c.cout;
-        r = timer.run([&] { (void)ops::attention(ctx, pool, q, k, v, o); }, limits);
+        r = time_op([&] { (void)ops::attention(ctx, pool, q, k, v, o); });
         flops = ops::attention_flops(c.n, c.h, c.w, channels);
         row.op = "attention";
         row.shape = "N" + std::to_string(c.n) + " Tq" + std::to_string(c.h) + " Tk" + std::to_string(c.w) + " h" +
@@ -267,44 +269,44 @@ std::vector<OpBenchRow> run_op_bench(ops::Context& ctx, const std::vector<OpCase
           if (c.kind == OpKind::GroupNorm) {
             ops::GroupNormOptions o;
             o.silu = c.silu;
-            r = timer.run([&] { (void)ops::group_norm(ctx, pool, x, g, b, o); }, limits);
+            r = time_op([&] { (void)ops::group_norm(ctx, pool, x, g, b, o); });
             row.op = c.silu ? "group_norm+silu" : "group_norm";
             row.impl = "skingen:" + ops::group_norm_kernel_name(o.isa);
           } else {
-            r = timer.run([&] { (void)ops::layer_norm(ctx, pool, x, g, b, 1e-5f); }, limits);
+            r = time_op([&] { (void)ops::layer_norm(ctx, pool, x, g, b, 1e-5f); });
             row.op = "layer_norm";
           }
           bytes = 2 * in_bytes;
         } else if (c.kind == OpKind::Silu || c.kind == OpKind::Gelu) {
           const bool s = c.kind == OpKind::Silu;
-          r = timer.run([&] { (void)(s ? ops::silu(ctx, pool, x) : ops::gelu(ctx, pool, x)); }, limits);
+          r = time_op([&] { (void)(s ? ops::silu(ctx, pool, x) : ops::gelu(ctx, pool, x)); });
           row.op = s ? "silu" : "gelu";
           if (!s) row.impl = "skingen:" + ops::gelu_kernel_name();
           bytes = 2 * in_bytes;
         } else if (c.kind == OpKind::Geglu) {
-          r = timer.run([&] { (void)ops::geglu(ctx, pool, x); }, limits);
+          r = time_op([&] { (void)ops::geglu(ctx, pool, x); });
           row.op = "geglu";
           row.impl = "skingen:" + ops::gelu_kernel_name();
           bytes = 1.5 * in_bytes;
         } else if (c.kind == OpKind::Upsample) {
-          r = timer.run([&] { (void)ops::upsample_nearest2x(ctx, pool, x); }, limits);
+          r = time_op([&] { (void)ops::upsample_nearest2x(ctx, pool, x); });
           row.op = "upsample2x";
           bytes = 5 * in_bytes;
         } else if (c.kind == OpKind::Concat) {
           const Tensor y = filled({c.n, c.h, c.w, c.cout}, 1.0f, s4);
-          r = timer.run([&] { (void)ops::concat_channels(ctx, pool, x, y); }, limits);
+          r = time_op([&] { (void)ops::concat_channels(ctx, pool, x, y); });
           row.op = "concat";
           row.shape += " ++ " + std::to_string(c.cout);
           bytes = 2 * (in_bytes + 4.0 * static_cast<double>(y.numel()));
         } else {
           const Tensor y = filled({c.n, c.h, c.w, c.cin}, 1.0f, s4);
-          r = timer.run([&] { (void)ops::add(ctx, pool, x, y); }, limits);
+          r = time_op([&] { (void)ops::add(ctx, pool, x, y); });
           row.op = "add";
           bytes = 3 * in_bytes;
         }
       }
     }
-    row.side_peak = std::max(side_before, side_peak());
+    row.side_peak = side_peak;
     row.ms = r.median_ms;
     row.share = r.median_share;
     row.kept = r.kept;

@@ -42,9 +42,9 @@ struct OpBenchRow {
   double ms = 0;
   double gflops = 0, peak_fraction = 0;  // compute-bound rows
   double gbps = 0, triad_fraction = 0;   // bandwidth-bound rows
-  // The FMA peak (GFLOP/s) or triad (GB/s) measured right before and right
-  // after this row (the larger of the two), and the row's rate against it;
-  // 0 without a probe.
+  // The FMA peak (GFLOP/s) or triad (GB/s) measured side by side with this
+  // row (PeakProbe::run_beside), and the row's rate against it; 0 without a
+  // probe.
   double side_peak = 0, side_fraction = 0;
   bool bandwidth = false;
   double share = 0;  // median CPU share of the timed calls

@@ -59,8 +59,8 @@ void run(const Options& opt) {
         "SD 1.5 UNet op shapes at %dx%d, batch %d, %d threads\n"
         "peak: FMA %.1f GFLOP/s (AVX2 %.1f, AVX-512 %.1f), triad %.1f GB/s, CPU share %.2f\n"
         "calls kept only at CPU share >= %.2f; median time; count = occurrences per UNet forward\n"
-        "peak: of the FMA peak (GF/s rows) or triad (GB/s rows) above; side: of the same measured again\n"
-        "right before and right after the row (the larger), a ratio taken side by side%s\n\n",
+        "peak: of the FMA peak (GF/s rows) or triad (GB/s rows) above; side: of the median of the same\n"
+        "loop, one short call after every timed call of the row (a ratio taken side by side)%s\n\n",
         opt.size, opt.size, opt.batch, ctx.threads(), peak.fma_gflops, peak.fma_gflops_avx2, peak.fma_gflops_avx512,
         peak.triad_gbps, peak.share, timer.min_share(), passes_note.c_str());
     std::printf("%-16s %-28s %4s %9s %14s %4s %4s  %-24s %5s  %s\n", "op", "shape (NHWC / rows)", "cnt", "ms", "rate",
