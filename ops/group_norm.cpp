@@ -1,6 +1,7 @@
 // Group norm (+ time-embedding add, + SiLU) on channel-last data.
 //
-// Two passes: per-channel Σx, Σx² in double, then y = ((x - m_hi) - m_lo)·a + β
+// Two passes: per-channel Σx, Σx² (in float over blocks of 16 rows, around
+// each block's own mean, then in double), then y = ((x - m_hi) - m_lo)·a + β
 // (+ SiLU). Every partition below depends on the shape only, never on the
 // thread count, so the summation order and every bit of the result are the
 // same whatever --threads says. The inner loops (group_norm_kernel.hpp) run
