@@ -57,24 +57,25 @@ constexpr long kProbeIterations = 1L << 18;
 const BenchLimits kPeakLimits{
     .min_calls = 5, .max_calls = 40, .min_seconds = 0.3, .max_seconds = 3.0, .warmup_calls = 1};
 
+// One call of an FMA loop on every thread of the team; the sums land in
+// `sink` (one cache line per thread) so the loops cannot be optimised away.
 template <class Loop>
-double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, long iterations,
-                   const BenchLimits& limits, double* share) {
+void fma_on_team(Loop loop, long iterations, int threads, std::vector<float>& sink) {
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    sink[static_cast<std::size_t>(t) * 16] += loop(iterations, 1.0f + t);
+  }
+}
+
+template <class Loop>
+double measure_fma(const BenchTimer& timer, Loop loop, double flops_per_iteration_per_thread, double* share) {
   const int threads = timer.threads();
   std::vector<float> sink(static_cast<std::size_t>(threads) * 16, 0.0f);
-  const auto result = timer.run(
-      [&] {
-#pragma omp parallel num_threads(threads)
-        {
-          const int t = omp_get_thread_num();
-          sink[static_cast<std::size_t>(t) * 16] += loop(iterations, 1.0f + t);
-        }
-      },
-      limits);
+  const auto result = timer.run([&] { fma_on_team(loop, kFmaIterations, threads, sink); }, kPeakLimits);
   if (share) *share = result.median_share;
   // The fastest kept call: a peak is what the machine can do, not what it usually gets.
-  const double ms = result.min_ms;
-  return flops_per_iteration_per_thread * static_cast<double>(iterations) * threads / (ms * 1e-3) * 1e-9;
+  return flops_per_iteration_per_thread * static_cast<double>(kFmaIterations) * threads / (result.min_ms * 1e-3) * 1e-9;
 }
 
 constexpr double kFlopsAvx2 = 12.0 * 8 * 2;  // per iteration per thread
@@ -118,26 +119,26 @@ struct TriadArrays {
   // traffic counted.
   double bytes_per_pass() const { return 12.0 * static_cast<double>(n); }
 
-  double gbps(const BenchTimer& timer, const BenchLimits& limits, double* share) {
+  double gbps(const BenchTimer& timer, double* share) {
     const int threads = timer.threads();
-    const auto result = timer.run([&] { pass(threads); }, limits);
+    const auto result = timer.run([&] { pass(threads); }, kPeakLimits);
     if (share) *share = result.median_share;
     return bytes_per_pass() / (result.min_ms * 1e-3) * 1e-9;  // the fastest: what the machine can do
   }
 };
 
 double measure_fma_gflops_avx2(const BenchTimer& timer, double* share) {
-  return measure_fma(timer, fma_loop_avx2, kFlopsAvx2, kFmaIterations, kPeakLimits, share);
+  return measure_fma(timer, fma_loop_avx2, kFlopsAvx2, share);
 }
 
 double measure_fma_gflops_avx512(const BenchTimer& timer, double* share) {
   if (!__builtin_cpu_supports("avx512f")) return 0.0;
-  return measure_fma(timer, fma_loop_avx512, kFlopsAvx512, kFmaIterations, kPeakLimits, share);
+  return measure_fma(timer, fma_loop_avx512, kFlopsAvx512, share);
 }
 
 double measure_triad_gbps(const BenchTimer& timer, int triad_mib, double* share) {
   TriadArrays triad(static_cast<long>(triad_mib) * (1L << 20) / 4, timer.threads());
-  return triad.gbps(timer, kPeakLimits, share);
+  return triad.gbps(timer, share);
 }
 
 MachinePeak measure_machine_peak(const BenchTimer& timer) {
@@ -168,12 +169,10 @@ BenchResult PeakProbe::run_beside(const std::function<void()>& fn, const BenchLi
     units = triad_->bytes_per_pass();
   } else {
     probe = [this, threads, &sink] {
-#pragma omp parallel num_threads(threads)
-      {
-        const int t = omp_get_thread_num();
-        sink[static_cast<std::size_t>(t) * 16] +=
-            avx512_ ? fma_loop_avx512(kProbeIterations, 1.0f + t) : fma_loop_avx2(kProbeIterations, 1.0f + t);
-      }
+      if (avx512_)
+        fma_on_team(fma_loop_avx512, kProbeIterations, threads, sink);
+      else
+        fma_on_team(fma_loop_avx2, kProbeIterations, threads, sink);
     };
     units = (avx512_ ? kFlopsAvx512 : kFlopsAvx2) * static_cast<double>(kProbeIterations) * threads;
   }

@@ -1,6 +1,5 @@
 #include "engine/op_bench.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
