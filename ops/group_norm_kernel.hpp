@@ -80,9 +80,17 @@ struct GroupNormKernel {
     }
   }
 
-  static reg affine(reg x, const ChannelAffine& k, std::int64_t i) {
-    const reg d = V::sub(V::sub(x, V::load(k.m_hi + i)), V::load(k.m_lo + i));
-    return V::fma(d, V::load(k.a + i), V::load(k.beta + i));
+  // A whole vector. A functor, not a lambda: GCC does not give a captureless
+  // lambda's static invoker the AVX-512 target of the file (-Wpsabi).
+  struct FullLoad {
+    reg operator()(const float* p) const { return V::load(p); }
+  };
+
+  // ((x - m_hi) - m_lo)·a + β for channels [i, i + W), every operand read with `load`.
+  template <class Load>
+  static reg affine(const float* in, const ChannelAffine& k, std::int64_t i, Load load) {
+    const reg d = V::sub(V::sub(load(in + i), load(k.m_hi + i)), load(k.m_lo + i));
+    return V::fma(d, load(k.a + i), load(k.beta + i));
   }
 
   static void normalize_rows(const float* x, float* y, std::int64_t rows, std::int64_t c,
@@ -91,6 +99,7 @@ struct GroupNormKernel {
     // pointers, and they were reloaded per vector (20 % of the loop's time).
     const ChannelAffine k = coefficients;
     auto put = [stream](float* p, reg v) { stream ? V::stream(p, v) : V::store(p, v); };
+    const FullLoad load;
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* in = x + r * c;
       float* out = y + r * c;
@@ -98,20 +107,19 @@ struct GroupNormKernel {
       if (silu) {
         for (; i + 4 * W <= c; i += 4 * W) {
           reg v[4];
-          for (int u = 0; u < 4; ++u) v[u] = affine(V::load(in + i + u * W), k, i + u * W);
+          for (int u = 0; u < 4; ++u) v[u] = affine(in, k, i + u * W, load);
           silu4<V>(v);
           for (int u = 0; u < 4; ++u) put(out + i + u * W, v[u]);
         }
       }
       for (; i + W <= c; i += W) {
-        reg v = affine(V::load(in + i), k, i);
+        reg v = affine(in, k, i, load);
         if (silu) v = silu1<V>(v);
         put(out + i, v);
       }
       if (i < c) {
         const mask m = V::tail_mask(static_cast<int>(c - i));
-        const reg d = V::sub(V::sub(V::load_tail(in + i, m), V::load_tail(k.m_hi + i, m)), V::load_tail(k.m_lo + i, m));
-        reg v = V::fma(d, V::load_tail(k.a + i, m), V::load_tail(k.beta + i, m));
+        reg v = affine(in, k, i, [m](const float* p) { return V::load_tail(p, m); });
         if (silu) v = silu1<V>(v);
         V::store_tail(out + i, v, m);
       }
