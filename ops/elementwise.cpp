@@ -12,6 +12,7 @@
 #include "ops/silu_kernel.hpp"
 #include "ops/simd_math.hpp"
 #include "ops/vec_avx2.hpp"
+#include "ops/vec_map.hpp"
 
 namespace skingen::ops {
 namespace {
@@ -36,28 +37,21 @@ void map_unary(const float* x, float* y, std::int64_t n, VecFn f) {
   }
 }
 
-// The same with a four-vector variant f4 for the bulk (interleaved chains).
-template <class VecFn4, class VecFn>
-void map_unary4(const float* x, float* y, std::int64_t n, VecFn4 f4, VecFn f) {
-  std::int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m256 v[4];
-    for (int u = 0; u < 4; ++u) v[u] = _mm256_loadu_ps(x + i + 8 * u);
-    f4(v);
-    for (int u = 0; u < 4; ++u) _mm256_storeu_ps(y + i + 8 * u, v[u]);
-  }
-  map_unary(x + i, y + i, n - i, f);
-}
-
-template <class VecFn>
-Tensor unary(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, VecFn f) {
+// y = x transformed span by span: span(src, dst, n) on chunks of kGrain elements.
+template <class Span>
+Tensor unary_spans(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, Span span) {
   require_f32(x, op, "x");
   Tensor y = pool.take_f32(x.shape());
   const float* src = x.f32_data();
   float* dst = y.f32_mut();
-  parallel_chunks(ctx, x.numel(), kGrain,
-                  [&](std::int64_t b, std::int64_t e) { map_unary(src + b, dst + b, e - b, f); });
+  parallel_chunks(ctx, x.numel(), kGrain, [&](std::int64_t b, std::int64_t e) { span(src + b, dst + b, e - b); });
   return y;
+}
+
+template <class VecFn>
+Tensor unary(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, VecFn f) {
+  return unary_spans(ctx, pool, x, op,
+                     [&f](const float* src, float* dst, std::int64_t n) { map_unary(src, dst, n, f); });
 }
 
 // Broadcasting binary op, reduced to an outer loop over "rows" and an inner
@@ -170,32 +164,16 @@ Tensor binary(Context& ctx, BufferPool& pool, const Tensor& a, const Tensor& b, 
   return y;
 }
 
-template <class VecFn4, class VecFn>
-Tensor unary4(Context& ctx, BufferPool& pool, const Tensor& x, const char* op, VecFn4 f4, VecFn f) {
-  require_f32(x, op, "x");
-  Tensor y = pool.take_f32(x.shape());
-  const float* src = x.f32_data();
-  float* dst = y.f32_mut();
-  parallel_chunks(ctx, x.numel(), kGrain,
-                  [&](std::int64_t b, std::int64_t e) { map_unary4(src + b, dst + b, e - b, f4, f); });
-  return y;
-}
-
 }  // namespace
 
 Tensor silu(Context& ctx, BufferPool& pool, const Tensor& x) {
-  return unary4(ctx, pool, x, "silu", silu4<VecAvx2>, [](__m256 v) { return silu1<VecAvx2>(v); });
+  return unary_spans(ctx, pool, x, "silu", [](const float* src, float* dst, std::int64_t n) {
+    map_span<VecAvx2>(src, dst, n, Silu<VecAvx2>{});
+  });
 }
 
 Tensor gelu(Context& ctx, BufferPool& pool, const Tensor& x, Isa isa) {
-  require_f32(x, "gelu", "x");
-  const auto kernels = gelu_detail::select_kernels(isa);
-  Tensor y = pool.take_f32(x.shape());
-  const float* src = x.f32_data();
-  float* dst = y.f32_mut();
-  parallel_chunks(ctx, x.numel(), kGrain,
-                  [&](std::int64_t b, std::int64_t e) { kernels.gelu(src + b, dst + b, e - b); });
-  return y;
+  return unary_spans(ctx, pool, x, "gelu", gelu_detail::select_kernels(isa).gelu);
 }
 
 Tensor quick_gelu(Context& ctx, BufferPool& pool, const Tensor& x) {

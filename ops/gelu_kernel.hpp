@@ -16,6 +16,7 @@
 #include <initializer_list>
 
 #include "ops/simd_math.hpp"
+#include "ops/vec_map.hpp"
 
 namespace skingen::ops::gelu_detail {
 
@@ -67,22 +68,17 @@ inline typename V::reg gelu1(typename V::reg x) {
   return v[0];
 }
 
+// Both, as the functor map_span (vec_map.hpp) takes.
+template <class V>
+struct Gelu {
+  void operator()(typename V::reg v[4]) const { gelu4<V>(v); }
+  typename V::reg operator()(typename V::reg x) const { return gelu1<V>(x); }
+};
+
 // y[i] = GELU(x[i]) for i < n.
 template <class V>
 void gelu_span(const float* x, float* y, std::int64_t n) {
-  constexpr int W = V::W;
-  std::int64_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    typename V::reg v[4];
-    for (int u = 0; u < 4; ++u) v[u] = V::load(x + i + u * W);
-    gelu4<V>(v);
-    for (int u = 0; u < 4; ++u) V::store(y + i + u * W, v[u]);
-  }
-  for (; i + W <= n; i += W) V::store(y + i, gelu1<V>(V::load(x + i)));
-  if (i < n) {
-    const auto m = V::tail_mask(static_cast<int>(n - i));
-    V::store_tail(y + i, gelu1<V>(V::load_tail(x + i, m)), m);
-  }
+  map_span<V>(x, y, n, Gelu<V>{});
 }
 
 // Software prefetch distance in floats (2 KiB) for GEGLU's two interleaved

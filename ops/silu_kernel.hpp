@@ -44,4 +44,11 @@ inline typename V::reg silu1(typename V::reg x) {
   return v[0];
 }
 
+// Both, as the functor map_span (vec_map.hpp) takes.
+template <class V>
+struct Silu {
+  void operator()(typename V::reg v[4]) const { silu4<V>(v); }
+  typename V::reg operator()(typename V::reg x) const { return silu1<V>(x); }
+};
+
 }  // namespace skingen::ops
