@@ -41,7 +41,7 @@ class BenchTimer::Sampler {
   Sampler(const std::function<void()>& fn, const BenchLimits& limits, int threads, double min_share)
       : fn_(fn), threads_(threads), min_share_(min_share) {
     for (int i = 0; i < limits.warmup_calls; ++i) fn();
-    if (limits.min_sample_seconds > 0) {  // calls per sample, from one probe call
+    if (limits.min_sample_seconds > 0) {  // calls per sample, from one untimed trial call
       const double t0 = seconds(CLOCK_MONOTONIC);
       fn();
       const double t = seconds(CLOCK_MONOTONIC) - t0;
