@@ -1,7 +1,8 @@
 #pragma once
-// Times calls on a shared, noisy machine (REFERENCE.md §9): every timed sample
-// records its CPU time ÷ (wall time × threads), the share of the cores it
-// really got, and only samples with a share of at least `min_share` count.
+// Times calls on a shared, noisy machine (docs/ARCHITECTURE.md, "Measuring
+// speed"): every timed sample records its CPU time ÷ (wall time × threads),
+// the share of the cores it really got, and only samples with a share of at
+// least `min_share` count.
 // Medians are quoted, never a lone time. CPU time is read per thread inside an
 // OpenMP region on the same thread team the ops use (the process clock lags by
 // up to a scheduler tick for threads running on other cores), and calls

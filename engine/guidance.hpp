@@ -1,6 +1,7 @@
 #pragma once
-// Classifier-free guidance (REFERENCE.md §4): ε = ε_u + g·(ε_c − ε_u), with
-// the unconditional half first in the doubled batch, as diffusers'
+// Classifier-free guidance (docs/FORMATS.md, "Classifier-free guidance"):
+// ε = ε_u + g·(ε_c − ε_u), with the unconditional half first in the doubled
+// batch, as diffusers'
 // StableDiffusionPipeline does (torch.cat([latents] * 2) with the negative
 // embeddings first; noise_pred_uncond + guidance_scale * (noise_pred_text −
 // noise_pred_uncond)). A1111 combines the denoised outputs instead; the two

@@ -1,6 +1,7 @@
 #pragma once
 // Builds a module's ΔW and adds it into a weight, in fp32, the matrix
-// products on oneDNN (LoraGemm). Formulas: REFERENCE.md §3.
+// products on oneDNN (LoraGemm). Formulas and their upstream sources:
+// docs/FORMATS.md, "LoRA formulas" and "DoRA".
 #include <optional>
 
 #include "engine/core/tensor.hpp"

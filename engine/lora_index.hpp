@@ -2,8 +2,9 @@
 // Which model weight a LoRA module adapts. The model side (models/lora_targets)
 // lists its real weights per component, in every naming it is known by
 // (UNet: diffusers and LDM names); this index maps
-//   kohya keys   prefix + module path with '.' → '_'   (STYLE.md habit 3: built
-//                from the real keys, never guessing where the dots were), and
+//   kohya keys   prefix + module path with '.' → '_'   (looked up in an index
+//                built from the real keys, because '_' also occurs inside
+//                names: docs/FORMATS.md, "LoRA key naming"), and
 //   dotted keys  diffusers / PEFT "unet.down_blocks.0.….to_q"
 // to a target, and finds the closest real key for a key that matched nothing.
 #include <functional>

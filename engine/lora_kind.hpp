@@ -5,7 +5,7 @@
 // DoRA), ranks, alphas and effective scales, which network it patches and
 // for which Stable Diffusion family. Pure functions over key lists; key
 // suffixes from kohya-ss sd-scripts networks/lora.py, KohakuBlueleaf/LyCORIS
-// lycoris/modules/*.py and PEFT / diffusers (REFERENCE.md §3).
+// lycoris/modules/*.py and PEFT / diffusers (docs/FORMATS.md, "LoRA key naming").
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -2,8 +2,8 @@
 // One adapted module of a LoRA file (kohya LoRA/LoCon/CP, LyCORIS LoHa/LoKr/
 // full diff, DoRA, diffusers/PEFT): its tensors by role, converted to fp32,
 // and what they say about the ΔW they produce. Formulas and scale rules:
-// REFERENCE.md §3; sources: kohya-ss/sd-scripts networks/lora.py,
-// KohakuBlueleaf/LyCORIS lycoris/modules/*.py and functional/*.py,
+// docs/FORMATS.md, "LoRA formulas" and "LoRA scale"; sources:
+// kohya-ss/sd-scripts networks/lora.py, KohakuBlueleaf/LyCORIS lycoris/modules/*.py and functional/*.py,
 // comfyanonymous/ComfyUI comfy/weight_adapter/*.py, huggingface/peft.
 #include <array>
 #include <optional>

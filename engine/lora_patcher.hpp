@@ -76,7 +76,8 @@ class LoraPatcher : public WeightPatcher {
   const LoraModelTargets& model() const { return model_; }
   // The weights some LoRA patches, in a stable order (lora-check reads them itself).
   std::vector<Planned> planned() const;
-  // One line per LoRA (REFERENCE.md §3, issue 5), then the unmatched keys.
+  // One line per LoRA with the count of modules applied, so that a LoRA that
+  // matched nothing cannot go unnoticed (README, "LoRA"), then the unmatched keys.
   std::vector<std::string> report() const;
 
  private:

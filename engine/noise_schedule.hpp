@@ -1,5 +1,6 @@
 #pragma once
-// SD 1.x/2.x's 1000-step "scaled_linear" training schedule (REFERENCE.md §4):
+// SD 1.x/2.x's 1000-step "scaled_linear" training schedule (docs/FORMATS.md,
+// "Noise schedule"):
 // β_t = (√0.00085 + t/999 · (√0.012 − √0.00085))², ᾱ_t = Π(1 − β_i),
 // σ_t = √((1 − ᾱ_t)/ᾱ_t). Two upstream constructions, each in its own
 // precision, because the tables they yield differ in the last bits:

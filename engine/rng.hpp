@@ -1,5 +1,5 @@
 #pragma once
-// Seeded Gaussian noise, drawn the way upstream draws it (REFERENCE.md §5).
+// Seeded Gaussian noise, drawn the way upstream draws it (docs/FORMATS.md, "Seeds").
 //
 //   Rng        one generator: `--rng cpu` = torch.randn on CPU after
 //              torch.manual_seed (engine/rng_torch_cpu.hpp), `--rng philox` =

@@ -1,5 +1,5 @@
 #pragma once
-// torch.randn on CPU, bit for bit (REFERENCE.md §5): what
+// torch.randn on CPU, bit for bit (docs/FORMATS.md, "Seeds"): what
 // `torch.manual_seed(seed); torch.randn(shape)` returns for a contiguous
 // float32 tensor, and what successive draws from the same generator return.
 //

@@ -1,5 +1,6 @@
 #pragma once
-// Validating safetensors reader (huggingface/safetensors, REFERENCE.md §1).
+// Validating safetensors reader (huggingface/safetensors safetensors/src/tensor.rs;
+// the rules are listed in docs/FORMATS.md, "safetensors").
 // Every rule of the reference parser is enforced, plus unique keys; each
 // rejection is a FormatError naming the file, the tensor if any, and the rule.
 #include <cstddef>

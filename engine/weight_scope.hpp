@@ -1,5 +1,6 @@
 #pragma once
-// Binding weights by declaring modules (STYLE.md habit 1): a module's
+// Binding weights by declaring modules (docs/ARCHITECTURE.md, "Rules the code
+// follows"), so that forward() never looks a weight up by name: a module's
 // constructor receives a WeightScope for its own prefix and takes its tensors
 // by relative name with the shape it expects; sub-modules get sub-scopes.
 // Names are canonical (one naming per model, diffusers-style); the

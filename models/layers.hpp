@@ -1,6 +1,7 @@
 #pragma once
 // Parameter-holding wrappers shared by every model: norms and the factories
-// that bind conv / linear weights from a scope (STYLE.md habit 1).
+// that bind conv / linear weights from a scope (declaring a module binds its
+// weights: docs/ARCHITECTURE.md, "Rules the code follows").
 #include "engine/weight_scope.hpp"
 #include "models/run_context.hpp"
 #include "ops/conv2d.hpp"

@@ -3,7 +3,7 @@
 // weight of the UNet (canonical diffusers names plus their LDM aliases, via
 // unet_key_map) and of the CLIP text encoder (HF names; OpenCLIP's fused
 // in_proj split into q/k/v), the key prefixes of each part, and the prefixes
-// that give away a LoRA for another family (REFERENCE.md §3).
+// that give away a LoRA for another family (docs/FORMATS.md, "LoRA key naming").
 #include "engine/lora_index.hpp"
 #include "engine/tensor_store.hpp"
 #include "models/unet_loader.hpp"

@@ -25,7 +25,8 @@ struct UNetConfig {
   int mid_transformer_depth = 1;
   int context_dim = 768;
   bool linear_proj = false;                 // use_linear_projection (SD 2.x)
-  // Heads are not visible in shapes. SD 1.x: a fixed 8 heads; SD 2.x: head dim 64 (REFERENCE.md §2).
+  // Heads are not visible in shapes. SD 1.x: a fixed 8 heads; SD 2.x: head dim 64
+  // (docs/FORMATS.md, "Family and configuration from keys").
   int num_heads = 8;                        // used when head_dim == 0
   int head_dim = 0;                         // > 0: heads = channels / head_dim per level
   int time_embed_dim = 1280;                // 4 · model_channels

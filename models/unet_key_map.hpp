@@ -1,6 +1,8 @@
 #pragma once
 // The one translation table between the UNet's canonical (diffusers) names
-// and the single-file LDM names (STYLE.md habit 3). Source of the mapping:
+// and the single-file LDM names (one table per translation: docs/ARCHITECTURE.md,
+// "Rules the code follows"; the table itself: docs/FORMATS.md, "LDM ↔ diffusers
+// names"). Source of the mapping:
 // huggingface/diffusers scripts/convert_diffusers_to_original_stable_diffusion.py
 // (unet_conversion_map, unet_conversion_map_resnet, unet_conversion_map_layer),
 // generalised from its hard-coded 2 res blocks per level to any count.

@@ -123,7 +123,8 @@ UNetDetection detect_unet(const engine::TensorStore& store, const UNetLoadOption
   if (any_to_k) c.context_dim = static_cast<int>(any_to_k->at(1));
   c.linear_proj = any_proj_in && any_proj_in->size() == 2;
 
-  // Heads are not visible in shapes: follow the real configs (REFERENCE.md §2).
+  // Heads are not visible in shapes: follow the real configs (docs/FORMATS.md,
+  // "Family and configuration from keys").
   const bool sd2 = c.context_dim == 1024;
   d.family = sd2 ? "SD 2.x" : "SD 1.x";
   if (sd2) {

@@ -10,7 +10,7 @@
 namespace skingen::ops {
 
 // Which axes wrap around instead of being zero-padded (seamless textures,
-// A1111's circular padding; REFERENCE.md §7).
+// A1111's circular padding; docs/FORMATS.md, "Seamless tiling").
 enum class Tiling { None, X, Y, XY };
 
 // Zero padding per side, in pixels (asymmetric for the VAE encoder's

@@ -1,6 +1,7 @@
 #pragma once
 // Exception types. Every message is one line naming the file, tensor or flag
-// concerned and what was expected (STYLE.md habit 9); only tools/ catches them.
+// concerned and what was expected; only tools/ catches them, so that one place
+// decides messages and exit codes (docs/ARCHITECTURE.md, "Rules the code follows").
 #include <stdexcept>
 #include <string>
 

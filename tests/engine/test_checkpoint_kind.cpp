@@ -1,7 +1,7 @@
 // Checkpoint detection from key lists. Key lists come from the fixture
 // generator (checked against the real SD 1.5 layout in tests/tools) or are
 // written out here from the upstream layouts; expected answers are facts of
-// those layouts (REFERENCE.md §2, model_family.hpp).
+// those layouts (docs/FORMATS.md, "Checkpoint layouts"; model_family.hpp).
 #include <catch2/catch.hpp>
 
 #include "engine/checkpoint_kind.hpp"

@@ -1,6 +1,6 @@
 // The merge arithmetic against naive loops written from the upstream
-// formulas (REFERENCE.md §3): the oneDNN GEMM with fused scale/accumulate,
-// LoCon, CP, LoHa (plain and Tucker), LoKr (4-D and Tucker factors) and DoRA
+// formulas (docs/FORMATS.md, "LoRA formulas" and "DoRA"): the oneDNN GEMM
+// with fused scale/accumulate, LoCon, CP, LoHa (plain and Tucker), LoKr (4-D and Tucker factors) and DoRA
 // on both axes.
 #include <catch2/catch.hpp>
 

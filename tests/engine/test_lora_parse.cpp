@@ -1,5 +1,6 @@
 // Reading LoRA files: key grouping for every layout, ranks and scale rules
-// (REFERENCE.md §3), and every validation error naming file and tensor.
+// (docs/FORMATS.md, "LoRA key naming" and "LoRA scale"), and every validation
+// error naming file and tensor.
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // The op benchmark's SD 1.5 shape list against the architecture's known total:
-// one UNet forward at 512×512, batch 2, is 1606 GFLOP (REFERENCE.md §9), and
-// the machine-peak and timer helpers report sane numbers.
+// one UNet forward at 512×512, batch 2, is 1606 GFLOP (counted from the SD 1.5
+// architecture, 2 FLOPs per multiply-add: docs/ARCHITECTURE.md, "Measuring
+// speed"), and the machine-peak and timer helpers report sane numbers.
 #include <catch2/catch.hpp>
 
 #include "engine/bench_timer.hpp"

@@ -1,7 +1,8 @@
 // A corpus of malformed safetensors files, generated here: every file is
 // rejected with one FormatError whose message names the file, the tensor when
-// there is one, and the rule broken (REFERENCE.md §1; huggingface/safetensors
-// safetensors/src/tensor.rs `read_metadata` and `Metadata::validate`).
+// there is one, and the rule broken (docs/FORMATS.md, "safetensors";
+// huggingface/safetensors safetensors/src/tensor.rs `read_metadata` and
+// `Metadata::validate`).
 #include <catch2/catch.hpp>
 
 #include <cstdint>

@@ -57,9 +57,10 @@ TEST_CASE("training tables match LDM and diffusers to the bit", "[sampling]") {
   CHECK(bit_mismatches(ldm.log_sigmas, golden(f, "ldm/log_sigmas")) == 0);
   CHECK(bit_mismatches(dif.alphas_cumprod, golden(f, "diffusers/alphas_cumprod")) == 0);
   CHECK(bit_mismatches(dif.sigmas, golden(f, "diffusers/sigmas")) == 0);
-  // REFERENCE.md §4 gives the double values σ_min ≈ 0.0291672, σ_max ≈
-  // 14.6146412; k-diffusion's float32 (1 − ᾱ)/ᾱ from the float32 buffer
-  // yields 0.0291675329 and 14.6146421 (1 − ᾱ_0 cancels in float32).
+  // In double precision σ_min ≈ 0.0291672 and σ_max ≈ 14.6146412
+  // (docs/FORMATS.md, "Noise schedule"); k-diffusion's float32 (1 − ᾱ)/ᾱ from
+  // the float32 buffer yields 0.0291675329 and 14.6146421 (1 − ᾱ_0 cancels in
+  // float32).
   CHECK(ldm.sigma_min() == 0.0291675329f);
   CHECK(ldm.sigma_max() == 14.6146421f);
   CHECK(ldm.sigma_min() == Approx(0.0291672).epsilon(2e-5));

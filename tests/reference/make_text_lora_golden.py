@@ -9,7 +9,7 @@ the kohya LoRA of the LoRA goldens (tests/data/lora/model.safetensors,
 kohya_lora/kohya_lora.safetensors: every lora_te_ linear, rank 4, alpha 2),
 merges the lora_te_ modules in float64 as kohya-ss sd-scripts
 networks/lora.py LoRAModule.merge_to does (W + m * alpha / rank * up @ down,
-REFERENCE.md §3) at m = 0.7, and runs the float64 text encoder
+docs/FORMATS.md, "LoRA formulas") at m = 0.7, and runs the float64 text encoder
 (sdref/clip_text.py) on stored ids. Writes `ids` [2, 16] I64 and
 `hidden.m0.7` (clip skip 1), `hidden.m0.7.clip_skip_2` (A1111: hidden_states[-2]
 then final_layer_norm) and `hidden.m0` (no LoRA, clip skip 1) as F32.

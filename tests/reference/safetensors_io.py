@@ -1,6 +1,6 @@
 """Minimal safetensors writer/reader for the reference scripts (no safetensors
 package on the build machines): u64 LE header length, JSON header, raw
-little-endian bytes (REFERENCE.md §1)."""
+little-endian bytes (docs/FORMATS.md, "safetensors")."""
 import json
 import struct
 

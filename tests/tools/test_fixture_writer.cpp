@@ -71,7 +71,8 @@ TEST_CASE("a tiny F32 fixture checkpoint round-trips through the reader", "[fixt
   CHECK(std_dev(e) == Approx(0.02).epsilon(0.02));
 
   // Buffers, exact. β from v1-inference.yaml (linear_start 0.00085, linear_end 0.012);
-  // ᾱ_999 = 1 / (1 + σ_max²) with σ_max = 14.6146412 (REFERENCE.md §4).
+  // ᾱ_999 = 1 / (1 + σ_max²) with σ_max = 14.6146412 (docs/FORMATS.md,
+  // "Noise schedule").
   const Tensor ids = f.view(*f.find("cond_stage_model.transformer.text_model.embeddings.position_ids"));
   for (int i = 0; i < 77; ++i) CHECK(static_cast<const std::int64_t*>(ids.raw())[i] == i);
   const Tensor ac = f.read_f32(*f.find("alphas_cumprod"));

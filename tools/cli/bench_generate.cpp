@@ -3,7 +3,7 @@
 // fraction of the FMA peak measured in the same run. The sampling steps are
 // timed one by one inside the run; text encoding and the VAE decode are then
 // re-timed as repeated calls, keeping only calls that got ≥ 90 % of the cores
-// (REFERENCE.md §9).
+// (docs/ARCHITECTURE.md, "Measuring speed").
 #include <algorithm>
 #include <chrono>
 #include <cmath>

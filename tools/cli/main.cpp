@@ -1,6 +1,7 @@
 // The skingen command line: argument parsing and wiring only. This is the one
 // place that catches exceptions and turns them into messages and exit codes:
-// 0 success, 1 runtime error, 2 usage error (STYLE.md habit 9).
+// 0 success, 1 runtime error, 2 usage error (docs/ARCHITECTURE.md, "Rules the
+// code follows").
 #include <cstdio>
 #include <exception>
 #include <string>

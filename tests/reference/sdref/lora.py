@@ -2,7 +2,7 @@
 from the upstream formulas (float64), plus the key spellings of each file
 layout.
 
-Formulas (REFERENCE.md §3):
+Formulas (also in docs/FORMATS.md, "LoRA formulas", "LoRA scale", "DoRA"):
 - kohya LoRA / LoCon (kohya-ss/sd-scripts networks/lora.py LoRAModule.merge_to):
   ΔW = up.flatten(1) @ down.flatten(1), reshaped to the weight.
 - CP / Tucker (LyCORIS lycoris/modules/locon.py use_tucker; ComfyUI

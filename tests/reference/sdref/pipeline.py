@@ -13,9 +13,11 @@ kohya LoRA for it, and the whole generation as upstream does it:
   timestep features rounded in float32 as upstream computes them (CompVis
   openaimodel.py timestep_embedding, diffusers get_timestep_embedding);
 - LoRA merged into the weights before the run: W + m·(α/r)·up@down (kohya-ss
-  sd-scripts networks/lora.py LoRAModule.merge_to; REFERENCE.md §3);
+  sd-scripts networks/lora.py LoRAModule.merge_to; docs/FORMATS.md,
+  "LoRA formulas");
 - seamless tiling: padding_mode "circular" in every padded Conv2d of the UNet
-  and the VAE (A1111 modules/sd_hijack.py apply_circular; REFERENCE.md §7);
+  and the VAE (A1111 modules/sd_hijack.py apply_circular; docs/FORMATS.md,
+  "Seamless tiling");
 - VAE decode of latent / 0.18215, then diffusers' 8-bit rule
   (VaeImageProcessor.denormalize, numpy_to_pil): clamp(x / 2 + 0.5, 0, 1)·255,
   rounded half to even.
