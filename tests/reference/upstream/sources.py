@@ -50,7 +50,9 @@ SOURCES = {
     "stablediffusion": dict(
         repo="Stability-AI/stablediffusion", version="main (SD 2.x reference code, 2023-03-25)",
         commit="cf1d67a6fd5ea1aa600c4df58e5b47da45f6bdbf",
-        paths=["ldm/util.py", "ldm/modules/encoders/modules.py"], root=""),
+        paths=["ldm/util.py", "ldm/modules/encoders/modules.py", "ldm/modules/attention.py",
+               "ldm/modules/diffusionmodules/upscaling.py", "ldm/modules/diffusionmodules/util.py",
+               "ldm/modules/diffusionmodules/openaimodel.py"], root=""),
     # huggingface/transformers itself is over the mirror's size limit; this
     # repository vendors transformers 4.19.0.dev0 unchanged since its import
     # (`git log -- transformers/models/clip` shows only the import commit).
