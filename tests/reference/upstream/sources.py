@@ -42,7 +42,8 @@ SOURCES = {
     "lycoris": dict(
         repo="KohakuBlueleaf/LyCORIS", version="3.2.0.post2 (main, 2025-10-04; the repository has no tags)",
         commit="f49d30d670591ec8841d241d79aaa8449b30a715",
-        paths=["lycoris/functional"], root=""),
+        paths=["lycoris/functional", "lycoris/modules/locon.py", "lycoris/modules/base.py",
+               "lycoris/utils/quant.py", "lycoris/logging.py"], root=""),
     "open_clip": dict(
         repo="mlfoundations/open_clip", version="v2.7.0 (the version Stability-AI/stablediffusion pins)",
         commit="ea7718f927b84e1b46ce057d3eae5ca4c9c41434",
