@@ -109,6 +109,11 @@ def build_vae(d, case):
     return vae, "create_vae_diffusers_config + convert_ldm_vae_checkpoint"
 
 
+def public_config(model):
+    """The model's config without diffusers' private entries (`_use_default_values` is a set's order)."""
+    return {k: v for k, v in sorted(dict(model.config).items()) if not k.startswith("_")}
+
+
 UNET_DUMPS = ["time_embedding", "conv_in", "mid_block"]
 
 
@@ -143,7 +148,7 @@ def unet_golden(name):
             "precision": "float64 on the stored weights, saved as F32",
             "fp32_rel_l2": common.rel_l2(eps32, eps64),
             "hand_port_rel_l2": common.rel_l2(io["eps"], eps64),
-            "config": dict(unet.config)}
+            "config": public_config(unet)}
     common.write_golden(os.path.join(common.OUT, "unet", name + ".safetensors"), {"eps": eps64, **dumps}, meta)
     print(f"  fp32 {meta['fp32_rel_l2']:.2e}, hand port {meta['hand_port_rel_l2']:.2e}")
 
@@ -171,7 +176,7 @@ def vae_golden(name):
             "fp32_rel_l2": {"image": common.rel_l2(image32, image), "moments": common.rel_l2(moments32, moments)},
             "hand_port_rel_l2": {"image": common.rel_l2(dec["image"], image),
                                  "moments": common.rel_l2(enc["moments"], moments)},
-            "config": dict(vae.config)}
+            "config": public_config(vae)}
     common.write_golden(os.path.join(common.OUT, "vae", name + ".safetensors"),
                         {"image": image, "moments": moments}, meta)
     print(f"  fp32 {meta['fp32_rel_l2']}, hand port {meta['hand_port_rel_l2']}")
