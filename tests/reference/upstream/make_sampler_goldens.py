@@ -44,6 +44,7 @@ import inspect
 import os
 import sys
 
+import numpy as np
 import torch
 
 import common
@@ -81,7 +82,6 @@ class ToyCompVisModel(torch.nn.Module):
 
 def alphas_cumprod():
     betas = make_beta_schedule("linear", 1000, linear_start=0.00085, linear_end=0.012)
-    import numpy as np
     return torch.tensor(np.cumprod(1. - betas, axis=0), dtype=torch.float32)
 
 
