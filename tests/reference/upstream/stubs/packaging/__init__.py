@@ -1,0 +1,1 @@
+"""Stand-in for the `packaging` distribution: only `packaging.version`."""
