@@ -29,10 +29,10 @@ Upstream facts, each from the source named:
   x = x0 + noise·σ[0], i.e. t_enc + 1 steps. The timestep spacings follow
   diffusers' StableDiffusionImg2ImgPipeline: init = min(int(steps·strength), steps)
   steps run, the first steps − init are skipped, scheduler.add_noise(x0, noise,
-  first remaining timestep). x0 = the VAE posterior's mean × 0.18215: what
-  ComfyUI's VAEEncode and diffusers' retrieve_latents(sample_mode="argmax")
-  take; A1111 and diffusers' default draw a sample from the posterior instead,
-  which no seed of another tool reproduces. The PNG becomes x / 127.5 − 1
+  first remaining timestep). x0 = the VAE posterior's mean × 0.18215, what
+  diffusers' retrieve_latents(sample_mode="argmax") takes; A1111
+  (get_first_stage_encoding) and diffusers' default draw a sample from the
+  posterior instead, which no seed of another tool reproduces. The PNG becomes x / 127.5 − 1
   (diffusers VaeImageProcessor: 2·(x / 255) − 1).
 - Seamless tiling on one axis: circular padding along that axis and zero
   padding along the other in every padded Conv2d of the UNet and the VAE
