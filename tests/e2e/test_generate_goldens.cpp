@@ -1,6 +1,7 @@
 // `skingen generate` against the PyTorch txt2img reference
 // (tests/reference/make_pipeline_goldens.py, sdref/pipeline.py): every sampler
-// x (normal, karras) x (no LoRA, LoRA 0.7) x (tiling none, xy) on a tiny SD 1.x
+// x (normal, karras) x (no LoRA, LoRA 0.7) x (tiling none, xy), and every sampler
+// x (exponential, leading, linspace, trailing), on a tiny SD 1.x
 // checkpoint, from stored initial latents and embeddings. The final latent
 // must be within cases.json's relative L2 tolerance of the float64 reference,
 // and the PNG's pixels within its max abs difference (identical 8-bit values,
@@ -8,9 +9,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <set>
 
 #include "e2e/pipeline_cases.hpp"
 #include "engine/image_compare.hpp"
+#include "engine/sampling_plan.hpp"
 #include "test_util/compare.hpp"
 #include "test_util/temp_dir.hpp"
 
@@ -46,8 +49,33 @@ TEST_CASE("generate reproduces the PyTorch txt2img goldens", "[e2e][generate]") 
     values += static_cast<std::size_t>(diff.width) * diff.height;
     ++count;
   }
-  CHECK(count >= 49);
+  CHECK(count >= 77);
   std::printf("pipeline goldens: %d cases, worst latent relative L2 %.2e, worst PNG difference %d, %zu of %zu pixels "
               "differ\n",
               count, worst_latent, worst_pixel, differing, values);
+}
+
+TEST_CASE("the pipeline goldens cover every sampler x schedule", "[e2e][generate]") {
+  // README's claim, kept true: every --sampler with every --schedule the CLI accepts.
+  const std::vector<std::string> samplers = {"euler", "euler_a", "heun", "dpmpp_2m", "ddim", "lcm"};
+  const std::vector<std::string> schedules = {"normal", "karras", "exponential", "leading", "linspace", "trailing"};
+  std::set<std::pair<std::string, std::string>> covered;
+  const auto cases = cases_json();
+  for (const auto& c : cases.at("cases")) {
+    std::string sampler, schedule;
+    const auto& a = c.at("args");
+    for (std::size_t i = 0; i + 1 < a.size(); ++i) {
+      if (a[i] == "--sampler") sampler = a[i + 1].get<std::string>();
+      if (a[i] == "--schedule") schedule = a[i + 1].get<std::string>();
+    }
+    covered.insert({sampler, schedule});
+  }
+  for (const auto& sampler : samplers) {
+    REQUIRE(skingen::engine::parse_sampler(sampler));
+    for (const auto& schedule : schedules) {
+      REQUIRE(skingen::engine::parse_schedule(schedule));
+      INFO(sampler << " x " << schedule);
+      CHECK(covered.count({sampler, schedule}) == 1);
+    }
+  }
 }

@@ -18,8 +18,8 @@ TEST_CASE("regress: every tests/data/*/manifest.json passes", "[e2e][regress][da
   for (const auto& e : fs::directory_iterator(SKINGEN_TEST_DATA))
     if (e.is_directory() && fs::exists(e.path() / "manifest.json")) manifests.push_back(e.path() / "manifest.json");
   std::sort(manifests.begin(), manifests.end());
-  // The two sets the project ships: a lost folder must fail, not shrink the test.
-  for (const char* required : {"pipeline", "demo"}) {
+  // The sets the project ships: a lost folder must fail, not shrink the test.
+  for (const char* required : {"pipeline", "pipeline_features", "demo"}) {
     INFO("tests/data/" << required << "/manifest.json");
     CHECK(std::count(manifests.begin(), manifests.end(), fs::path(SKINGEN_TEST_DATA) / required / "manifest.json") == 1);
   }

@@ -86,8 +86,11 @@ def parse_attention(text):
 
 
 # --- modules/sd_hijack_clip.py -------------------------------------------
-def chunks_of(tok, line, backtrack=20, emphasis=True, pad_id=49407):
-    start, end, comma, size = 49406, 49407, tok.ids[",</w>"], 75
+def chunks_of(tok, line, backtrack=20, emphasis=True, pad_id=None):
+    """pad_id None pads with EOS (SD 1.x); BOS and EOS are the tokenizer's own
+    (49406 / 49407 in SD's vocabulary)."""
+    start, end, comma, size = tok.ids["<|startoftext|>"], tok.ids["<|endoftext|>"], tok.ids[",</w>"], 75
+    pad_id = end if pad_id is None else pad_id
     parsed = parse_attention(line) if emphasis else [[line, 1.0]]
     result, cur_ids, cur_w = [], [], []
     state = {"comma": -1}

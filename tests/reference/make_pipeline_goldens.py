@@ -17,8 +17,11 @@ Writes under tests/data/pipeline/:
                           the same pipeline in float32 PyTorch lands (what an fp32 engine
                           can expect)
 Cases: every sampler x (normal, karras) x (no LoRA, LoRA 0.7) x (tiling none, xy),
-plus CFG 1 (no unconditional pass). The reference runs in float64 (UNet, VAE) with
-float32 sampler arithmetic as upstream (sampling_upstream.py); see sdref/pipeline.py.
+plus CFG 1 (no unconditional pass); every sampler x (exponential, leading, linspace,
+trailing) without LoRA or tiling, plus one LoRA + tiling case per one of those schedules.
+The reference runs in float64 (UNet, VAE) with float32 sampler arithmetic as upstream
+(sampling_upstream.py); see sdref/pipeline.py, and sdref/pipeline_features.py for the
+diffusers-style timestep spacings (leading, linspace, trailing).
 Deterministic: regenerating into an empty folder reproduces the files byte for byte.
 """
 import argparse
@@ -35,12 +38,15 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from sdref import pipeline as P  # noqa: E402
+from sdref import pipeline_features as PF  # noqa: E402
 from sdref import safetensors_io as st  # noqa: E402
 from sdref.golden_common import rel_l2, write_json  # noqa: E402
 
 SEED = 6001
 SAMPLERS = [("euler", 6), ("euler_a", 5), ("heun", 4), ("dpmpp_2m", 6), ("ddim", 5), ("lcm", 4)]
 SCHEDULES = ["normal", "karras"]
+# The other schedules: every sampler without LoRA or tiling, and LoRA + tiling with one sampler each.
+MORE_SCHEDULES = {"exponential": "heun", "leading": "euler_a", "linspace": "dpmpp_2m", "trailing": "ddim"}
 LORA_MULTIPLIER = 0.7
 CFG = 7.0
 TOLERANCES = {"latent_rel_l2": 1e-4, "png_max_abs_diff": 1}
@@ -59,9 +65,26 @@ def cases():
                                     tile=tile, size=size, cfg=CFG))
     out.append(dict(name="euler_a-normal-base-none-cfg1", sampler="euler_a", schedule="normal", steps=5, lora=0.0,
                     tile="none", size=(32, 32), cfg=1.0))
+    for schedule, lora_sampler in MORE_SCHEDULES.items():
+        for sampler, steps in SAMPLERS:
+            out.append(dict(name=f"{sampler}-{schedule}-base-none", sampler=sampler, schedule=schedule, steps=steps,
+                            lora=0.0, tile="none", size=(32, 32), cfg=CFG))
+        steps = dict(SAMPLERS)[lora_sampler]
+        out.append(dict(name=f"{lora_sampler}-{schedule}-lora-xy", sampler=lora_sampler, schedule=schedule,
+                        steps=steps, lora=LORA_MULTIPLIER, tile="xy", size=(48, 32), cfg=CFG))
     for i, c in enumerate(out):
         c["seed"] = 100 + i
     return out
+
+
+def more_schedules_latent(unet, cond, uncond, init_latent, c, dtype):
+    """As P.txt2img_latent, through pipeline_features.sample (which also runs the
+    diffusers-style spacings): the seeded first draw is replaced by init_latent,
+    ancestral steps continue the stream."""
+    draw = PF.noise_stream("cpu", c["seed"], init_latent.shape[1:])
+    draw()
+    eps = PF.guided_eps(unet, cond, uncond, c["cfg"], dtype)
+    return PF.sample(eps, c["sampler"], c["schedule"], c["steps"], False, init_latent.to(torch.float32), draw)
 
 
 def skingen_args(c):
@@ -135,8 +158,11 @@ def main():
             unet, vae = model(dtype, c["lora"])
             P.set_tiling(unet, c["tile"] == "xy")
             P.set_tiling(vae, c["tile"] == "xy")
-            lat = P.txt2img_latent(unet, cond, uncond, latents[c["size"]], c["seed"], c["sampler"], c["schedule"],
-                                   c["steps"], c["cfg"], dtype)
+            if c["schedule"] in SCHEDULES:
+                lat = P.txt2img_latent(unet, cond, uncond, latents[c["size"]], c["seed"], c["sampler"],
+                                       c["schedule"], c["steps"], c["cfg"], dtype)
+            else:
+                lat = more_schedules_latent(unet, cond, uncond, latents[c["size"]], c, dtype)
             results[dtype] = (lat, P.to_u8(P.decode(vae, lat, dtype)))
         lat, u8 = results[torch.float64]
         st.write(os.path.join(out, entry["latent"]), {"latent": lat})
