@@ -13,6 +13,7 @@
 
 #include "test_util/run_command.hpp"
 #include "test_util/temp_dir.hpp"
+#include "test_util/clip_vocab.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,7 +21,7 @@ namespace {
 
 const std::string kBin = SKINGEN_BINARY;
 const std::string kTokenizer =
-    (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+    clip_vocab_gz().string();
 
 std::string slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

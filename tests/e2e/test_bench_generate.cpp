@@ -8,13 +8,14 @@
 
 #include "test_util/run_command.hpp"
 #include "test_util/temp_dir.hpp"
+#include "test_util/clip_vocab.hpp"
 
 namespace fs = std::filesystem;
 
 TEST_CASE("bench generate reports load, text, sampling and VAE decode against the peak", "[e2e][bench]") {
   TempDir tmp;
   const auto model = (tmp.path() / "tiny.safetensors").string();
-  const auto tok = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+  const auto tok = clip_vocab_gz().string();
   REQUIRE(run_command(SKINGEN_BINARY, {"fixture", "checkpoint", "--preset", "tiny", "--out", model}, tmp.path())
               .exit_code == 0);
   const auto r = run_command(SKINGEN_BINARY,

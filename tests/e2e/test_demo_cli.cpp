@@ -12,6 +12,7 @@
 #include "engine/png_reader.hpp"
 #include "test_util/run_command.hpp"
 #include "test_util/temp_dir.hpp"
+#include "test_util/clip_vocab.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,7 +32,7 @@ TEST_CASE("demo renders every prompt without and with the LoRA and a 2x2-repeat 
                    (d / "skin_x-000002.safetensors").string()},
                   dir)
               .exit_code == 0);
-  const auto tok = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+  const auto tok = clip_vocab_gz().string();
   {
     std::ofstream spec(d / "demo.json");
     spec << R"({"settings": {"seed": 5, "steps": 1, "sampler": "euler_a", "cfg": 3, "tile": "xy", "size": "32x32", )"

@@ -15,6 +15,7 @@
 #include "test_util/compare.hpp"
 #include "test_util/lora_builder.hpp"
 #include "test_util/temp_dir.hpp"
+#include "test_util/clip_vocab.hpp"
 
 using namespace skingen;
 namespace fs = std::filesystem;
@@ -151,7 +152,7 @@ TEST_CASE("Bad LoRAs are clear errors and nothing is written", "[lora][e2e]") {
 TEST_CASE("generate merges --lora and <lora:NAME:W> tags into the UNet and the text encoder", "[lora][e2e]") {
   TempDir dir;
   const auto d = dir.path().string();
-  const auto tok = (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+  const auto tok = clip_vocab_gz().string();
   REQUIRE(run_skingen("fixture checkpoint --preset tiny --out '" + d + "/tiny.safetensors'", dir).code == 0);
   REQUIRE(run_skingen("fixture lora --for tiny --preset kohya-locon --rank 4 --out '" + d + "/skin_4-000015.safetensors'", dir)
               .code == 0);

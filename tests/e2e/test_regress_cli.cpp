@@ -18,6 +18,7 @@
 #include "test_util/run_command.hpp"
 #include "test_util/temp_dir.hpp"
 #include "test_util/xml_check.hpp"
+#include "test_util/clip_vocab.hpp"
 
 namespace fs = std::filesystem;
 using namespace skingen::engine;
@@ -26,7 +27,7 @@ namespace {
 
 const std::string kBin = SKINGEN_BINARY;
 const std::string kTokenizer =
-    (fs::path(SKINGEN_SHARED_DIR) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz").string();
+    clip_vocab_gz().string();
 
 // The table row of a case: its line of stdout.
 std::string row(const std::string& out, const std::string& name) {

@@ -10,17 +10,11 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include "test_util/clip_vocab.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path shared_dir() {
-  if (const char* env = std::getenv("SKINGEN_SHARED_DIR")) return env;
-  const fs::path defined = SKINGEN_SHARED_DIR;
-  if (fs::exists(defined)) return defined;
-  return fs::path(SKINGEN_SOURCE_DIR) / ".." / ".." / "shared";  // from a worktree /work/wt/NAME
-}
 
 struct Run {
   int status;
@@ -43,7 +37,7 @@ Run run(const std::string& args) {
 }  // namespace
 
 TEST_CASE("skingen tokenize prints the ids as JSON", "[cli][tokenizer]") {
-  const fs::path gz = shared_dir() / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz";
+  const fs::path gz = clip_vocab_gz();
   REQUIRE(fs::exists(gz));
   const std::string tok = "--tokenizer '" + gz.string() + "' ";
   auto r = run("tokenize " + tok + "'a photo of a cat'");

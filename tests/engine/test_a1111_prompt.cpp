@@ -15,19 +15,13 @@
 #include "engine/prompt_chunks.hpp"
 #include "engine/prompt_extra_networks.hpp"
 #include "test_util/temp_dir.hpp"
+#include "test_util/clip_vocab.hpp"
 
 using namespace skingen;
 using namespace skingen::engine;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path shared_dir() {
-  if (const char* env = std::getenv("SKINGEN_SHARED_DIR")) return env;
-  const fs::path defined = SKINGEN_SHARED_DIR;
-  if (fs::exists(defined)) return defined;
-  return fs::path(SKINGEN_SOURCE_DIR) / ".." / ".." / "shared";  // from a worktree /work/wt/NAME
-}
 
 nlohmann::json cases() {
   std::ifstream in(fs::path(SKINGEN_TEST_DATA) / "clip" / "a1111_prompts.json");
@@ -59,7 +53,7 @@ TEST_CASE("parse_prompt_attention matches A1111", "[prompt]") {
 }
 
 TEST_CASE("A1111 chunks: ids and weights of every 77-token chunk", "[prompt]") {
-  auto tok = ClipTokenizer::from_merges_file(shared_dir() / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz");
+  auto tok = ClipTokenizer::from_merges_file(clip_vocab_gz());
   const auto doc = cases();
   const auto& all = doc["chunks"];
   REQUIRE(all.size() > 50);

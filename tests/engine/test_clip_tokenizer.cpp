@@ -1,4 +1,4 @@
-// CLIP BPE tokenizer against known answers: upstream's (../shared/data/clip/
+// CLIP BPE tokenizer against known answers: upstream's (tests/data/clip/vocab/
 // known_ids.json) and our edge cases (tests/data/clip/edge_ids.json, written
 // by the independent Python implementation tests/reference/clip_tokenizer_ref.py).
 #include <catch2/catch.hpp>
@@ -19,6 +19,7 @@
 #include "engine/clip_tokenizer.hpp"
 #include "engine/core/error.hpp"
 #include "engine/tokenizer_resolve.hpp"
+#include "test_util/clip_vocab.hpp"
 #include "test_util/temp_dir.hpp"
 
 using namespace skingen;
@@ -27,18 +28,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// ../shared as the build defines it; a git worktree one level deeper
-// (/work/wt/NAME) finds it one more level up; SKINGEN_SHARED_DIR in the
-// environment overrides both.
-fs::path shared_dir() {
-  if (const char* env = std::getenv("SKINGEN_SHARED_DIR")) return env;
-  const fs::path defined = SKINGEN_SHARED_DIR;
-  if (fs::exists(defined)) return defined;
-  return fs::path(SKINGEN_SOURCE_DIR) / ".." / ".." / "shared";
-}
-
-fs::path clip_vocab_gz() {
-  const fs::path p = shared_dir() / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz";
+fs::path existing_clip_vocab_gz() {
+  const fs::path p = clip_vocab_gz();
   INFO("the real CLIP merges list is needed at " << p.string());
   REQUIRE(fs::exists(p));
   return p;
@@ -134,20 +125,20 @@ double thread_cpu_ms() {
 }  // namespace
 
 TEST_CASE("CLIP tokenizer reproduces upstream's known ids", "[tokenizer]") {
-  auto tok = ClipTokenizer::from_merges_file(clip_vocab_gz());
+  auto tok = ClipTokenizer::from_merges_file(existing_clip_vocab_gz());
   CHECK(tok.vocab_size() == 49408);
   CHECK(tok.merge_count() == 48894);
   CHECK(tok.bos_id() == 49406);
   CHECK(tok.eos_id() == 49407);
   CHECK(tok.pad_id() == 49407);
   CHECK(tok.token_id(",</w>") == 267);
-  const auto known = read_json(shared_dir() / "data" / "clip" / "known_ids.json");
+  const auto known = read_json(clip_known_ids_json());
   REQUIRE(known["cases"].size() >= 5);
   check_cases(tok, known["cases"]);
 }
 
 TEST_CASE("CLIP tokenizer edge cases match the Python reference", "[tokenizer]") {
-  auto tok = ClipTokenizer::from_merges_file(clip_vocab_gz());
+  auto tok = ClipTokenizer::from_merges_file(existing_clip_vocab_gz());
   const auto edge = read_json(fs::path(SKINGEN_TEST_DATA) / "clip" / "edge_ids.json");
   REQUIRE(edge["cases"].size() > 300);
   check_cases(tok, edge["cases"]);
@@ -156,7 +147,7 @@ TEST_CASE("CLIP tokenizer edge cases match the Python reference", "[tokenizer]")
 }
 
 TEST_CASE("a diffusers tokenizer folder gives the ids of its vocab.json", "[tokenizer]") {
-  const fs::path gz = clip_vocab_gz();
+  const fs::path gz = existing_clip_vocab_gz();
   TempDir tmp;
   // A permutation of the 49408 ids.
   std::vector<std::int32_t> perm(49408);
@@ -170,7 +161,7 @@ TEST_CASE("a diffusers tokenizer folder gives the ids of its vocab.json", "[toke
   CHECK(tok.bos_id() == perm[49406]);
   CHECK(tok.eos_id() == perm[49407]);
   CHECK(tok.pad_id() == perm[49407]);  // no special_tokens_map.json: HF's default "<|endoftext|>"
-  const auto known = read_json(shared_dir() / "data" / "clip" / "known_ids.json");
+  const auto known = read_json(clip_known_ids_json());
   const auto edge = read_json(fs::path(SKINGEN_TEST_DATA) / "clip" / "edge_ids.json");
   for (const auto* cases : {&known["cases"], &edge["cases"]})
     for (const auto& c : *cases) {
@@ -194,7 +185,7 @@ TEST_CASE("a diffusers tokenizer folder gives the ids of its vocab.json", "[toke
 }
 
 TEST_CASE("encode_padded truncates to 75 tokens and pads to 77", "[tokenizer]") {
-  auto tok = ClipTokenizer::from_merges_file(clip_vocab_gz());
+  auto tok = ClipTokenizer::from_merges_file(existing_clip_vocab_gz());
   const auto ids = tok.encode_padded("a photo of a cat");
   REQUIRE(ids.size() == 77);
   CHECK(std::vector<std::int32_t>(ids.begin(), ids.begin() + 7) ==
@@ -274,7 +265,7 @@ TEST_CASE("bad tokenizer files give one clear error", "[tokenizer]") {
 
   // A truncated gzip file, and an empty one.
   const std::string gz = [] {
-    std::ifstream in(clip_vocab_gz(), std::ios::binary);
+    std::ifstream in(existing_clip_vocab_gz(), std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }();
   // (Only the first fifth of the stream holds the 48895 lines read; a cut
@@ -287,7 +278,7 @@ TEST_CASE("bad tokenizer files give one clear error", "[tokenizer]") {
 }
 
 TEST_CASE("invalid UTF-8 in a prompt is a usage error naming the byte", "[tokenizer]") {
-  auto tok = ClipTokenizer::from_merges_file(clip_vocab_gz());
+  auto tok = ClipTokenizer::from_merges_file(existing_clip_vocab_gz());
   for (const std::string bad : {"ab\xff", "\xc0\xaf", "\xed\xa0\x80", "x\xe2\x82", "\xf4\x90\x80\x80"}) {
     try {
       tok.encode(bad);
@@ -315,7 +306,7 @@ TEST_CASE("the resolver explains where it looked", "[tokenizer]") {
   CHECK_THAT(message_of([&] { resolve_tokenizer(tmp.path() / "nope", std::nullopt); }), Catch::Contains("no such file"));
   CHECK_THAT(message_of([&] { resolve_tokenizer(tmp.path(), std::nullopt); }), Catch::Contains("no CLIP tokenizer in this folder"));
   // A merges list next to a single-file checkpoint is found.
-  fs::copy_file(clip_vocab_gz(), tmp.path() / "bpe_simple_vocab_16e6.txt.gz");
+  fs::copy_file(existing_clip_vocab_gz(), tmp.path() / "bpe_simple_vocab_16e6.txt.gz");
   const auto src = resolve_tokenizer(std::nullopt, tmp.path() / "model.safetensors");
   CHECK(src.kind == TokenizerSource::Kind::MergesFile);
   CHECK(load_tokenizer(src).encode_with_specials("a photo of a cat") ==
@@ -326,7 +317,7 @@ TEST_CASE("the resolver explains where it looked", "[tokenizer]") {
 }
 
 TEST_CASE("tokenizer load and encode times", "[tokenizer][timing]") {
-  const fs::path gz = clip_vocab_gz();
+  const fs::path gz = existing_clip_vocab_gz();
   double best_load = 1e9;
   for (int i = 0; i < 3; ++i) {
     const double t0 = thread_cpu_ms();

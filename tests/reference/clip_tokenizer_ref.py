@@ -5,7 +5,7 @@ An independent Python implementation of openai/CLIP `clip/simple_tokenizer.py`
 as it behaves without ftfy (html.unescape twice, strip, `regex` whitespace
 collapse, strip, lower; its pre-tokenisation pattern with IGNORECASE; byte
 symbols; "</w>"; merges by rank). It reads the real merges list from
-../shared/data/clip/bpe_simple_vocab_16e6.txt.gz (never committed) and writes
+tests/data/clip/vocab/bpe_simple_vocab_16e6.txt.gz and writes
 the expected ids of our own edge cases to tests/data/clip/edge_ids.json.
 
 Needs python3-regex (Debian): apt-get install python3-regex.
@@ -21,8 +21,8 @@ import regex
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.environ.get("SKINGEN_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
-VOCAB_GZ = os.path.join(SHARED, "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
+VOCAB_DIR = os.path.join(ROOT, "tests", "data", "clip", "vocab")
+VOCAB_GZ = os.path.join(VOCAB_DIR, "bpe_simple_vocab_16e6.txt.gz")
 OUT = os.path.join(ROOT, "tests", "data", "clip", "edge_ids.json")
 
 PATTERN = regex.compile(
@@ -167,7 +167,7 @@ def main():
     tok = RefTokenizer(VOCAB_GZ)
     bos, eos = tok.ids["<|startoftext|>"], tok.ids["<|endoftext|>"]
     assert (bos, eos) == (49406, 49407)
-    known = json.load(open(os.path.join(SHARED, "data", "clip", "known_ids.json")))
+    known = json.load(open(os.path.join(VOCAB_DIR, "known_ids.json")))
     for case in known["cases"]:  # the reference must agree with upstream's answers
         assert [bos] + tok.encode(case["prompt"]) + [eos] == case["ids"], case["prompt"]
     prompts = EDGE_CASES + random_prompts(300, seed=6)

@@ -7,8 +7,8 @@ Usage:
   bpe.py encode --tokenizer DIR TEXT...     ids with BOS/EOS, one JSON array per text
   bpe.py known-ids --tokenizer DIR --out FILE
       known answers of this encoder on DIR for the C++ tokenizer's tests
-      (same layout as ../shared/data/clip/known_ids.json)
-  bpe.py check-clip [--clip-dir ../shared/data/clip]
+      (same layout as tests/data/clip/vocab/known_ids.json)
+  bpe.py check-clip [--clip-dir tests/data/clip/vocab]
       runs this file's encoder on OpenAI's real merges and compares with
       known_ids.json (validates the encoder, hence the format)
 
@@ -304,7 +304,7 @@ def main(argv=None):
     k.add_argument("--tokenizer", required=True)
     k.add_argument("--out", required=True)
     c = sub.add_parser("check-clip")
-    c.add_argument("--clip-dir", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "clip"))
+    c.add_argument("--clip-dir", default=os.path.join(HERE, "..", "..", "tests", "data", "clip", "vocab"))
     a = p.parse_args(argv)
     {"train": cmd_train, "encode": cmd_encode, "known-ids": cmd_known_ids, "check-clip": cmd_check_clip}[a.cmd](a)
 
