@@ -62,7 +62,8 @@ CASES = [
     (7, 2, [4, 3, 5]),    # 120: tail
     (2**32 + 5, 3, [4, 3, 5]),  # 180: seed keeps its low 32 bits
     (9, 4, [4, 3, 5]),    # 240: multiple of 16, one image (60) is not
-    (31, 3, [4, 4, 4]),   # 192: the e2e case (pipeline model at 32x32)
+    (5, 3, [4, 4, 4]),    # 192
+    (31, 3, [4, 16, 16]),  # 3072: the e2e case (pipeline model at 32x32)
     (31, 2, [4, 7, 9]),   # 504: odd sides, tail
     (BIG_SEED, 3, [4, 7, 9]),  # 756
     (123, 4, [4, 8, 8]),  # 1024
