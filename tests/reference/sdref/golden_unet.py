@@ -221,8 +221,9 @@ def write_case(case: UNetCase, out_root, log=print):
         "diffusers_config": diffusers_config(cfg, case.latent_hw[0]),
         "num_unet_tensors": len(stored),
         "num_parameters": sum(v.numel() for v in stored.values()),
-        "extra_non_unet_keys": sorted(_extra_ldm_tensors()) if case.extra_keys else [],
-        "openclip_text": case.openclip_text.to_json() if case.openclip_text is not None else None,
+        "extra_non_unet_keys": sorted((list(_extra_ldm_tensors()) if case.extra_keys else []) +
+                                      (list(_openclip_tensors(case.openclip_text, case.seed + 11, case.weight_dtype))
+                                       if case.openclip_text is not None else [])),
         "inputs": {"x": list(x.shape), "t": [float(v) for v in case.t], "context": list(ctx.shape)},
         "output": {"eps": list(eps.shape)},
         "dumps": {k: list(io[k].shape) for k in dump_names},
@@ -238,6 +239,8 @@ def write_case(case: UNetCase, out_root, log=print):
         "fp32_pytorch_rel_l2": fp32_err,
         "eps_rms": float(eps.pow(2).mean().sqrt()),
     }
+    if case.openclip_text is not None:
+        meta["openclip_text"] = case.openclip_text.to_json()
     write_json(os.path.join(cdir, "case.json"), meta)
     log(f"unet/{case.name}: {len(stored)} tensors, {meta['num_parameters']} params, "
         f"eps rms {meta['eps_rms']:.3f}, fp32 torch rel L2 {fp32_err:.2e}, {dir_size(cdir) / 1e6:.2f} MB")
