@@ -82,11 +82,13 @@ void summarize(ComponentSummary& c, std::string prefix, const std::vector<const 
   c.parameters = float_parameters(keys);
 }
 
-// Text encoder facts; returns the family it implies.
+// Text encoder facts; returns the family it implies. `open_clip`: named as
+// open_clip names it (transformer.resblocks.N), SD 2.x's cond_stage_model.model.
 ModelFamily describe_text_encoder(CheckpointInfo& info, const std::vector<const KeyInfo*>& te, bool sdxl_prefix,
-                                  std::string& evidence) {
+                                  std::string& evidence, bool& open_clip) {
   std::set<std::int64_t> layers;
-  bool hf = false, open_clip = false;
+  bool hf = false;
+  open_clip = false;
   for (const auto* k : te) {
     if (ends(k->name, "token_embedding.weight") && k->shape.size() == 2) info.text_width = k->shape[1];
     if (auto i = index_after(k->name, "encoder.layers.")) layers.insert(*i), hf = true;
@@ -185,15 +187,19 @@ CheckpointInfo detect_checkpoint(const std::vector<KeyInfo>& keys) {
   bool sdxl_text = info.text_encoder_2.present;
   for (const auto* k : slots[kText]) sdxl_text |= starts(k->name, "conditioner.");
   std::string text_evidence;
+  bool open_clip = false;
   const ModelFamily text_family =
-      !has_text ? ModelFamily::Unknown : describe_text_encoder(info, slots[kText], sdxl_text, text_evidence);
+      !has_text ? ModelFamily::Unknown : describe_text_encoder(info, slots[kText], sdxl_text, text_evidence, open_clip);
 
-  if (info.context_dim) {
-    info.family = family_from_context_dim(*info.context_dim);
-    info.family_evidence = "UNet cross-attention context width " + std::to_string(*info.context_dim) + " (attn2.to_k)";
-    if (text_family != ModelFamily::Unknown && info.family != ModelFamily::Unknown && text_family != info.family)
+  if (info.context_dim || info.linear_proj) {
+    // The UNet's facts and the text encoder's naming, by the reference loaders' rule.
+    const auto rule = sd_family({info.context_dim, info.linear_proj, open_clip && !sdxl_text});
+    info.family = rule.family;
+    info.family_evidence = rule.evidence;
+    const ModelFamily unet_family = info.context_dim ? family_from_context_dim(*info.context_dim) : ModelFamily::Unknown;
+    if (text_family != ModelFamily::Unknown && unet_family != ModelFamily::Unknown && text_family != unet_family)
       info.notes.push_back("the text encoder looks like " + std::string(family_name(text_family)) + " (" +
-                           text_evidence + ") but the UNet like " + std::string(family_name(info.family)));
+                           text_evidence + ") but the UNet's context width like " + std::string(family_name(unet_family)));
   } else if (text_family != ModelFamily::Unknown) {
     info.family = text_family;
     info.family_evidence = text_evidence;

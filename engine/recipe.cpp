@@ -85,7 +85,7 @@ ojson recipe_to_json(const GenerationRecipe& r) {
     j["source"] = l.source;
     loras.push_back(std::move(j));
   }
-  return {
+  ojson j = {
       {"skingen_recipe", kRecipeFormat},
       {"engine_version", r.engine_version},
       {"prompt", r.prompt},
@@ -103,8 +103,15 @@ ojson recipe_to_json(const GenerationRecipe& r) {
       {"steps", r.steps},
       {"cfg", r.cfg},
       {"clip_skip", r.clip_skip},
-      {"extra", r.extra},
   };
+  // Written only for stream batches, so increment recipes stay as they were.
+  if (r.batch_seeds != "increment") {
+    j["batch_seeds"] = r.batch_seeds;
+    j["batch_size"] = r.batch_size;
+    j["batch_index"] = r.batch_index;
+  }
+  j["extra"] = r.extra;
+  return j;
 }
 
 GenerationRecipe recipe_from_json(const ojson& j, const std::string& source) {
@@ -146,6 +153,13 @@ GenerationRecipe recipe_from_json(const ojson& j, const std::string& source) {
   r.cfg = rd.num(j, "cfg");
   // 0 is "the model's default" (`generate` without --clip-skip).
   r.clip_skip = static_cast<int>(rd.integer(j, "clip_skip", 0, 1000));
+  if (j.contains("batch_seeds")) {
+    r.batch_seeds = rd.str(j, "batch_seeds");
+    if (r.batch_seeds != "increment" && r.batch_seeds != "stream")
+      throw FormatError(source + ": recipe field 'batch_seeds' must be increment or stream, got '" + r.batch_seeds + "'");
+    r.batch_size = static_cast<int>(rd.integer(j, "batch_size", 1, 1'000'000));
+    r.batch_index = static_cast<int>(rd.integer(j, "batch_index", 0, r.batch_size - 1));
+  }
   const auto& extra = rd.field(j, "extra", "");
   if (!extra.is_object()) throw FormatError(source + ": recipe field 'extra' must be an object");
   r.extra = extra;
@@ -191,6 +205,13 @@ Infotext recipe_infotext(const GenerationRecipe& r) {
   if (r.vae) {
     if (!r.vae->sha256.empty()) p.emplace_back("VAE hash", a1111_model_hash(r.vae->sha256));
     p.emplace_back("VAE", r.vae->name);
+  }
+  // A stream batch's images share the seed; A1111's Batch size / Batch pos
+  // (processing.py create_infotext) say which image of it this is.
+  if (r.batch_seeds == "stream") {
+    p.emplace_back("Batch size", std::to_string(r.batch_size));
+    p.emplace_back("Batch pos", std::to_string(r.batch_index));
+    p.emplace_back("Batch seeds", "stream");
   }
   if (r.clip_skip > 1) p.emplace_back("Clip skip", std::to_string(r.clip_skip));
   if (r.rng == "cpu") p.emplace_back("RNG", "CPU");

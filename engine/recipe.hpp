@@ -50,6 +50,13 @@ struct GenerationRecipe {
   int steps = 20;
   double cfg = 7.0;
   int clip_skip = 1;  // 0: the model's default (generate without --clip-skip)
+  // generate --batch-seeds (engine/rng.hpp BatchSeeds). "increment": `seed` is
+  // this image's own seed (image i of a batch from seed + i) and the JSON has
+  // none of these three fields. "stream": `seed` is the batch's seed and this
+  // is image `batch_index` of the `batch_size` images drawn as one torch.randn.
+  std::string batch_seeds = "increment";
+  int batch_size = 1;
+  int batch_index = 0;
   // Fields added by later features (img2img strength, init image hash, …):
   // kept as they are and written back, so older code round-trips newer recipes.
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
@@ -61,7 +68,8 @@ GenerationRecipe recipe_from_json(const nlohmann::ordered_json& j, const std::st
 
 // A1111's infotext for the recipe (field order of A1111 create_infotext):
 // Steps, Sampler, Schedule type, CFG scale, CFG interval (skingen, when limited), Seed, Size, Model hash, Model,
-// VAE hash, VAE, Clip skip (> 1 only), RNG ("CPU" for --rng cpu; A1111's
+// VAE hash, VAE, Batch size, Batch pos and Batch seeds (stream batches only: the
+// seed is the batch's), Clip skip (> 1 only), RNG ("CPU" for --rng cpu; A1111's
 // default GPU/philox is written as nothing), Tiling, Lora hashes, Version.
 // LoRAs given as flags are appended to the prompt as <lora:NAME:W> tags so
 // that pasting the text into A1111 applies them.

@@ -20,7 +20,8 @@
 // upstream's order, after the step's model call. With a BatchNoise that drew
 // the initial noise first, image i reproduces A1111's ImageRNG (and
 // diffusers with one generator per image) for seed + i. ComfyUI instead
-// draws step noise from BatchNoise::whole_batch(kind, seed + 1) (CPU).
+// draws step noise for the whole batch from a generator of its own
+// (batch_noise_sources with BatchSeeds::Stream, engine/rng.hpp).
 //
 // img2img (strength s, clean latent x0): σ schedules follow A1111
 // (sd_samplers_common.setup_img2img_steps, img2img_fix_steps off): with

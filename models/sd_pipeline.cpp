@@ -83,12 +83,12 @@ GenerationResult SdPipeline::generate(const GenerationSettings& s, const engine:
   const int f = vae_cfg.downscale();
   const Shape latent_shape{B, unet_cfg.in_channels, s.height / f, s.width / f};
 
-  // Initial noise: one generator per image, image i seeded with seed + i.
-  engine::BatchNoise noise_source(s.rng, s.seed, B);
+  // Initial and per-step noise as --batch-seeds says (engine/rng.hpp).
+  auto noise_sources = engine::batch_noise_sources(s.rng, s.batch_seeds, s.seed, B, s.stream_total, s.stream_first);
   // The seeded draw happens even with --init-latent, so the per-step noise of
   // ancestral samplers continues the same streams: feeding `eval noise`'s
   // output back as --init-latent reproduces the plain run exactly.
-  Tensor noise = noise_source.draw(latent_shape);
+  Tensor noise = noise_sources.initial.draw(latent_shape);
   if (s.init_latent) {
     for (std::int64_t i = 0; i < B; ++i)
       std::memcpy(noise.f32_mut() + i * s.init_latent->numel(), s.init_latent->f32_data(), s.init_latent->nbytes());
@@ -136,9 +136,9 @@ GenerationResult SdPipeline::generate(const GenerationSettings& s, const engine:
     const std::int64_t per = latent_shape[1] * latent_shape[2] * latent_shape[3];
     for (std::int64_t i = 0; i < B; ++i)
       for (std::int64_t j = 0; j < per; ++j) x0.f32_mut()[i * per + j] = m.f32_data()[j] * vae_cfg.scaling_factor;
-    result.latent = sampler.img2img(x0, noise, s.strength, &noise_source, model, hooks);
+    result.latent = sampler.img2img(x0, noise, s.strength, &noise_sources.step(), model, hooks);
   } else {
-    result.latent = sampler.txt2img(noise, &noise_source, model, hooks);
+    result.latent = sampler.txt2img(noise, &noise_sources.step(), model, hooks);
   }
   result.times.sampling = since(t0);
 

@@ -36,7 +36,14 @@ struct GenerationSettings {
   engine::ScheduleKind schedule = engine::ScheduleKind::Normal;
   engine::RngKind rng = engine::RngKind::Cpu;
   int width = 512, height = 512;
-  int batch = 1;         // image i is seeded with seed + i (A1111)
+  int batch = 1;
+  // Increment: image i is seeded with seed + i (A1111). Stream: one
+  // torch.randn for the whole batch (ComfyUI, diffusers); see engine/rng.hpp.
+  engine::BatchSeeds batch_seeds = engine::BatchSeeds::Increment;
+  // Stream only: these `batch` images are images [stream_first, stream_first +
+  // batch) of a stream batch of `stream_total` (0: the batch itself), so that
+  // one image of a batch can be rerun alone (regress).
+  int stream_total = 0, stream_first = 0;
   int clip_skip = 0;     // 0: the model's default
   ops::Tiling tiling = ops::Tiling::None;
   // Test hooks for comparisons with other tools.

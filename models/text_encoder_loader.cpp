@@ -139,8 +139,17 @@ TextEncoderDetection detect_text_encoder(const engine::TensorStore& store, const
   while (any(store, d.prefix + block + std::to_string(c.layers) + ".")) ++c.layers;
   if (c.layers == 0) throw FormatError(where + ": the text encoder has no layers");
   c.intermediate = static_cast<int>(shape("text_model.encoder.layers.0.mlp.fc1.weight")[0]);
-  c.heads = c.width / 64;  // ViT-L/14 and ViT-H/14 text towers: 64-wide heads
-  if (c.heads == 0 || c.width % 64) c.heads = 1;
+  c.heads = c.width / 64;  // ViT-L/14 (768 → 12) and ViT-H/14 (1024 → 16) text towers: 64-wide heads
+  const std::string override_hint =
+      "; give --text-encoder-config '{\"num_attention_heads\": N}' if this model has other heads";
+  if (c.heads == 0 || c.width % 64) {
+    c.heads = 1;
+    d.heads_rule = "1: no key records the head count and width " + std::to_string(c.width) +
+                   " is not a multiple of 64 (the 64-wide heads of CLIP ViT-L and OpenCLIP ViT-H)" + override_hint;
+  } else {
+    d.heads_rule = "width / 64: no key records the head count; real CLIP ViT-L (768 → 12) and OpenCLIP ViT-H "
+                   "(1024 → 16) text towers have 64-wide heads" + override_hint;
+  }
   c.quick_gelu = d.layout == TextEncoderLayout::Hf;
   c.default_clip_skip = d.layout == TextEncoderLayout::OpenClip ? 2 : 1;
   if (store.is_folder()) {
@@ -153,9 +162,13 @@ TextEncoderDetection detect_text_encoder(const engine::TensorStore& store, const
         throw FormatError(path.string() + ": not valid JSON: " + e.what());
       }
       c.apply_json(j, path.string());
+      if (j.contains("num_attention_heads")) d.heads_rule = "text_encoder/config.json num_attention_heads";
     }
   }
-  if (!config_override.is_null()) c.apply_json(config_override, "--text-encoder-config");
+  if (!config_override.is_null()) {
+    c.apply_json(config_override, "--text-encoder-config");
+    if (config_override.contains("num_attention_heads")) d.heads_rule = "--text-encoder-config num_attention_heads";
+  }
   return d;
 }
 

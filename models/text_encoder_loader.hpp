@@ -18,6 +18,10 @@ struct TextEncoderDetection {
   std::string prefix;  // "cond_stage_model.transformer.", "text_encoder/", "", "cond_stage_model.model."
   TextEncoderLayout layout = TextEncoderLayout::Hf;
   ClipTextConfig config;
+  // How config.heads was chosen: no key records a text encoder's head count, so
+  // without a config it is width / 64 (real CLIP ViT-L and OpenCLIP ViT-H text
+  // towers have 64-wide heads), and the rule says so and names the override.
+  std::string heads_rule;
   std::string layout_name() const;
 };
 

@@ -5,11 +5,14 @@
 #include <fstream>
 
 #include "engine/core/error.hpp"
+#include "engine/model_family.hpp"
 
 namespace skingen::models {
 namespace {
 
 constexpr const char* kLdmPrefix = "model.diffusion_model.";
+// SD 2.x single files keep their OpenCLIP text encoder here (FrozenOpenCLIPEmbedder).
+constexpr const char* kOpenClipPrefix = "cond_stage_model.model.";
 
 bool any_with_prefix(const engine::TensorStore& s, const std::string& p) { return !s.with_prefix(p).empty(); }
 
@@ -32,6 +35,13 @@ bool looks_like_v_prediction(const engine::TensorStore& store, const std::string
   const double mean = sum / static_cast<double>(n);
   for (std::int64_t i = 0; i < n; ++i) sq += (w.f32_data()[i] - mean) * (w.f32_data()[i] - mean);
   return std::sqrt(sq / static_cast<double>(n)) > 0.09;
+}
+
+// The config field that sets the heads (UNetConfig::apply_json's order), if any; null counts as absent.
+std::optional<std::string> heads_key(const nlohmann::json& j) {
+  for (const char* k : {"head_dim", "num_attention_heads", "attention_head_dim"})
+    if (j.contains(k) && !j[k].is_null()) return std::string(k);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -123,15 +133,21 @@ UNetDetection detect_unet(const engine::TensorStore& store, const UNetLoadOption
   if (any_to_k) c.context_dim = static_cast<int>(any_to_k->at(1));
   c.linear_proj = any_proj_in && any_proj_in->size() == 2;
 
-  // Heads are not visible in shapes: follow the real configs (docs/FORMATS.md,
-  // "Family and configuration from keys").
-  const bool sd2 = c.context_dim == 1024;
+  // Heads are not visible in shapes: SD 1.x and SD 2.x are told apart as the
+  // reference loaders do (engine/model_family.hpp sd_family), then their real
+  // configs give the heads (docs/FORMATS.md, "Family and configuration from keys").
+  const auto rule = engine::sd_family({any_to_k ? std::optional<std::int64_t>(c.context_dim) : std::nullopt,
+                                       any_proj_in ? std::optional<bool>(c.linear_proj) : std::nullopt,
+                                       any_with_prefix(store, kOpenClipPrefix)});
+  const bool sd2 = rule.head_width_64;
   d.family = sd2 ? "SD 2.x" : "SD 1.x";
   if (sd2) {
     c.head_dim = 64;
+    d.heads_rule = "channels / 64 (SD 2.x num_head_channels 64), because of the " + rule.evidence;
   } else {
     c.num_heads = 8;
     c.head_dim = 0;
+    d.heads_rule = "8 (SD 1.x num_heads 8), because of the " + rule.evidence;
   }
 
   // Prediction type: explicit option > config > metadata > SD 2.x heuristic > ε.
@@ -158,8 +174,7 @@ UNetDetection detect_unet(const engine::TensorStore& store, const UNetLoadOption
         throw FormatError(cfg_path.string() + ": not valid JSON: " + e.what());
       }
       c.apply_json(j, cfg_path.string());
-      if (j.contains("attention_head_dim") || j.contains("num_attention_heads"))
-        d.prediction_source += "; heads from unet/config.json";
+      if (const auto key = heads_key(j)) d.heads_rule = "unet/config.json (" + *key + ")";
     }
     const auto sched = store.path() / "scheduler" / "scheduler_config.json";
     if (std::ifstream f(sched); f) {
@@ -175,15 +190,24 @@ UNetDetection detect_unet(const engine::TensorStore& store, const UNetLoadOption
       }
     }
   }
-  if (options.config_override) c.apply_json(*options.config_override, "--unet-config");
+  if (options.config_override) {
+    c.apply_json(*options.config_override, "--unet-config");
+    if (const auto key = heads_key(*options.config_override)) d.heads_rule = "--unet-config (" + *key + ")";
+  }
   if (options.prediction) {
     c.prediction = *options.prediction;
     d.prediction_source = "--prediction";
   }
-  for (int l = 0; l < c.levels(); ++l)
-    if (c.attention[static_cast<std::size_t>(l)] && c.channels(l) % c.heads(c.channels(l)) != 0)
-      throw FormatError(where + ": " + std::to_string(c.channels(l)) + " channels cannot be split into " +
-                        std::to_string(c.heads(c.channels(l))) + " heads; give --unet-config");
+  for (int l = 0; l < c.levels(); ++l) {
+    const bool mid = l == c.levels() - 1 && c.mid_attention;
+    if (!c.attention[static_cast<std::size_t>(l)] && !mid) continue;
+    const int ch = c.channels(l), heads = c.heads(ch);
+    if (heads <= 0 || ch % heads != 0)
+      throw FormatError(where + ": " + std::to_string(ch) + " channels cannot be split into " +
+                        (c.head_dim > 0 ? "heads of width " + std::to_string(c.head_dim)
+                                        : std::to_string(heads) + " heads") +
+                        " (heads: " + d.heads_rule + "); give --unet-config");
+  }
   return d;
 }
 

@@ -32,6 +32,9 @@ struct UNetDetection {
   UNetConfig config;
   std::string family;            // "SD 1.x", "SD 2.x"
   std::string prediction_source;  // how the prediction type was decided
+  // How the attention head counts were chosen (heads are not visible in
+  // shapes): the family rule and its evidence, or the config that set them.
+  std::string heads_rule;
 };
 
 struct UNetLoadOptions {

@@ -155,16 +155,18 @@ TEST_CASE("diffusers folders and diffusers-named parts are recognised", "[detect
   CHECK(vae.layout == KeyLayout::Diffusers);
 }
 
-TEST_CASE("the UNet decides the family, disagreeing text encoders are noted, junk is unknown", "[detect]") {
+TEST_CASE("an OpenCLIP text encoder decides SD 2.x, disagreeing widths are noted, junk is unknown", "[detect]") {
   const std::vector<KeyInfo> mixed = {
       key("model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight", {320, 768}),
       key("cond_stage_model.model.token_embedding.weight", {49408, 1024}),
       key("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight", {3072, 1024}),
   };
   const auto m = detect_checkpoint(mixed);
-  CHECK(m.family == ModelFamily::SD1);
-  REQUIRE(m.notes.size() == 1);
-  CHECK_THAT(m.notes[0], Catch::Contains("text encoder looks like SD 2.x"));
+  CHECK(m.family == ModelFamily::SD2);
+  CHECK_THAT(m.family_evidence, Catch::StartsWith("OpenCLIP text encoder (cond_stage_model.model.*)"));
+  REQUIRE(m.notes.size() == 2);
+  CHECK_THAT(m.notes[0], Catch::Contains("text encoder looks like SD 2.x") &&
+                             Catch::Contains("the UNet's context width like SD 1.x"));
 
   const auto junk = detect_checkpoint({key("foo", {3}), key("bar.weight", {2, 2})});
   CHECK(junk.kind == ModelKind::Unknown);
@@ -177,4 +179,43 @@ TEST_CASE("the UNet decides the family, disagreeing text encoders are noted, jun
                                       key("model.diffusion_model.input_blocks.0.0.weight", {3})});
   CHECK(odd.family == ModelFamily::Unknown);
   CHECK_FALSE(odd.unet_in_channels);
+}
+
+TEST_CASE("SD 2.x architecture is told by the reference loaders' rule, not the context width alone", "[detect]") {
+  // sd_family in the order it applies its facts.
+  CHECK(sd_family({2048, true, false}).family == ModelFamily::SDXL);
+  const auto openclip = sd_family({128, true, true});
+  CHECK(openclip.family == ModelFamily::SD2);
+  CHECK(openclip.head_width_64);
+  CHECK_THAT(openclip.evidence, Catch::Contains("OpenCLIP") && Catch::Contains("context width 128"));
+  CHECK(sd_family({1024, false, false}).family == ModelFamily::SD2);
+  const auto linear = sd_family({96, true, false});
+  CHECK(linear.family == ModelFamily::SD2);
+  CHECK(linear.head_width_64);
+  CHECK_THAT(linear.evidence, Catch::Contains("linear UNet proj_in"));
+  const auto sd1 = sd_family({768, false, false});
+  CHECK(sd1.family == ModelFamily::SD1);
+  CHECK_FALSE(sd1.head_width_64);
+  const auto small = sd_family({128, false, false});
+  CHECK(small.family == ModelFamily::Unknown);
+  CHECK_FALSE(small.head_width_64);
+  CHECK_THAT(small.evidence, Catch::Contains("1x1-conv proj_in"));
+
+  // A whole checkpoint: SD 2.x architecture (linear proj, OpenCLIP text) with a context of 128.
+  auto c = fixtures::checkpoint_preset("tiny");
+  c.unet.model_channels = 64;
+  c.unet.num_head_channels = 64;
+  c.unet.context_dim = 128;
+  c.unet.use_linear_in_transformer = true;
+  std::vector<fixtures::FixtureTensor> f;
+  fixtures::add_unet_keys(c.unet, "model.diffusion_model.", f);
+  auto keys = to_keys(f);
+  const auto unet_only = detect_checkpoint(keys);
+  CHECK(unet_only.family == ModelFamily::SD2);
+  CHECK_THAT(unet_only.family_evidence, Catch::Contains("linear UNet proj_in"));
+  keys.push_back(key("cond_stage_model.model.token_embedding.weight", {1000, 128}));
+  keys.push_back(key("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight", {384, 128}));
+  const auto with_text = detect_checkpoint(keys);
+  CHECK(with_text.family == ModelFamily::SD2);
+  CHECK_THAT(with_text.family_evidence, Catch::StartsWith("OpenCLIP text encoder"));
 }

@@ -135,3 +135,34 @@ TEST_CASE("damaged recipes are FormatErrors naming the file and the field", "[re
   bad.prompt = "\xff\xfe";
   REQUIRE_THROWS_WITH(recipe_png_texts(bad), Catch::Contains("'prompt' is not valid UTF-8"));
 }
+
+TEST_CASE("a stream batch's recipe records the batch seed, size and position", "[recipe][batch_seeds]") {
+  auto r = sample();
+  // Increment recipes carry none of the batch fields (they read back as increment, 1, 0).
+  const auto inc = recipe_to_json(r);
+  CHECK_FALSE(inc.contains("batch_seeds"));
+  CHECK(recipe_from_json(inc, "mem").batch_seeds == "increment");
+  r.batch_seeds = "stream";
+  r.batch_size = 4;
+  r.batch_index = 2;
+  const auto j = recipe_to_json(r);
+  CHECK(j["batch_seeds"] == "stream");
+  const auto back = recipe_from_json(nlohmann::ordered_json::parse(j.dump()), "mem");
+  CHECK(back.batch_seeds == "stream");
+  CHECK(back.batch_size == 4);
+  CHECK(back.batch_index == 2);
+  CHECK(back.seed == r.seed);
+  // A1111's Batch size / Batch pos say which image of the batch this is.
+  CHECK_THAT(format_infotext(recipe_infotext(r)),
+             Catch::Contains("Seed: 4294967338, Size: 512x768, Model hash: aaaaaaaaaa, Model: sd15, Batch size: 4, "
+                             "Batch pos: 2, Batch seeds: stream, Clip skip: 2"));
+  auto bad = j;
+  bad["batch_index"] = 4;
+  CHECK_THROWS_WITH(recipe_from_json(bad, "ref.png"), Catch::Contains("ref.png") && Catch::Contains("'batch_index'"));
+  bad = j;
+  bad["batch_seeds"] = "comfy";
+  CHECK_THROWS_WITH(recipe_from_json(bad, "ref.png"), Catch::Contains("'batch_seeds'"));
+  bad = j;
+  bad.erase("batch_size");
+  CHECK_THROWS_WITH(recipe_from_json(bad, "ref.png"), Catch::Contains("'batch_size'"));
+}

@@ -131,15 +131,23 @@ void register_eval_vae(CLI::App& parent) {
     int threads = 0;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = parent.add_subcommand("vae", "Run the VAE: decode latent → image, or --encode image → latent");
+  // The latent here is in the sampler's scale (the VAE's own latent times its
+  // scaling_factor, 0.18215 for SD 1.x/2.x), as --save-latent writes it and
+  // diffusers passes it (vae.decode(latents / scaling_factor)).
+  auto* cmd = parent.add_subcommand(
+      "vae",
+      "Run the VAE: decode latent → image, or --encode image → latent. `latent` is in the sampler's scale "
+      "(the VAE's own latent × scaling_factor, 0.18215 for SD 1.x/2.x: what --save-latent writes); decoding "
+      "divides by it first. --encode also writes `mean` and `logvar` in the VAE's own scale, unscaled");
   cmd->add_option("--model", o->model, "Checkpoint (single file or diffusers folder) holding the VAE")->required();
   cmd->add_option("--vae", o->vae, "Standalone VAE file replacing the checkpoint's");
   cmd->add_option("--input", o->input,
-                  "safetensors with latent [B,4,h,w] (decode) or image [B,3,H,W] in [-1,1] (--encode)")
+                  "safetensors with latent [B,4,h,w] in the sampler's scale (VAE latent × 0.18215; decode) or "
+                  "image [B,3,H,W] in [-1,1] (--encode)")
       ->required();
   cmd->add_option("--output", o->output,
-                  "safetensors to write: image [B,3,8h,8w] in [-1,1], unclamped (decode); mean, logvar, latent "
-                  "(--encode)")
+                  "safetensors to write: image [B,3,8h,8w] in [-1,1], unclamped (decode); --encode: mean and "
+                  "logvar unscaled (the VAE's own), latent = mean × 0.18215 (the sampler's scale)")
       ->required();
   cmd->add_flag("--encode", o->encode, "Encode an image instead of decoding a latent");
   add_threads_option(cmd, o->threads);

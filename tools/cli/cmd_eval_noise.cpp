@@ -2,6 +2,7 @@
 // other tools can be fed the same starting point (and our RNG checked
 // against theirs).
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -56,23 +57,31 @@ void register_eval_noise(CLI::App& app) {
     std::uint64_t seed = 0;
     std::string shape = "1,4,64,64";
     std::string rng = "cpu";
+    std::string batch_seeds = "increment";
     std::string output;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = eval_group(app)->add_subcommand(
-      "noise", "Write the initial noise generate draws: tensor 'noise' [B, C, h, w], image i from seed + i");
+      "noise", "Write the initial noise generate draws: tensor 'noise' [B, C, h, w], image i from seed + i "
+               "(--batch-seeds stream: the whole tensor as one torch.randn)");
   cmd->add_option("--seed", o->seed, "Seed (torch.manual_seed semantics for --rng cpu: low 32 bits)");
   cmd->add_option("--shape", o->shape, "Latent shape B,C,h,w (h, w = image size / 8)");
   cmd->add_option("--rng", o->rng, "cpu: torch.randn on CPU (ComfyUI, A1111 RNG=CPU); philox: A1111's GPU seeds")
       ->check(CLI::IsMember({"cpu", "philox"}));
+  cmd->add_option("--batch-seeds", o->batch_seeds,
+                  "increment: image i from seed + i (A1111); stream: torch.randn(shape) after manual_seed(seed) "
+                  "(ComfyUI, diffusers; needs --rng cpu)");
   cmd->add_option("--output", o->output, "safetensors file to write (atomically)")->required();
   cmd->callback([o] {
     const auto shape = parse_shape(o->shape);
     const auto kind = engine::parse_rng_kind(o->rng);
     if (!kind) throw UsageError("--rng: expected cpu or philox, got '" + o->rng + "'");
-    engine::BatchNoise noise(*kind, o->seed, shape[0]);
-    engine::write_safetensors(o->output, {{"noise", noise.draw(shape)}},
-                              {{"seed", std::to_string(o->seed)}, {"rng", o->rng}});
+    const auto mode = engine::parse_batch_seeds(o->batch_seeds);
+    if (!mode) throw UsageError("--batch-seeds: expected increment or stream, got '" + o->batch_seeds + "'");
+    auto sources = engine::batch_noise_sources(*kind, *mode, o->seed, shape[0]);
+    std::map<std::string, std::string> meta{{"seed", std::to_string(o->seed)}, {"rng", o->rng}};
+    if (*mode == engine::BatchSeeds::Stream) meta["batch_seeds"] = o->batch_seeds;
+    engine::write_safetensors(o->output, {{"noise", sources.initial.draw(shape)}}, meta);
   });
 }
 

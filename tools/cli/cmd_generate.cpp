@@ -17,7 +17,7 @@ void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& lora
   cmd->add_option("--lora", loras, "LoRA FILE[:UNET_SCALE[:TE_SCALE]] (repeatable)");
   cmd->add_option("--lora-dir", job.lora_dir, "Folder where <lora:NAME:W> prompt tags find NAME.safetensors");
   cmd->add_flag("--lora-strict", job.lora_strict, "Fail when a LoRA key matches nothing in the model");
-  cmd->add_option("--seed", seed, "Seed (-1: random; image i of a batch uses seed + i)");
+  cmd->add_option("--seed", seed, "Seed (-1: random; image i of a batch uses seed + i, see --batch-seeds)");
   cmd->add_option("--steps", job.steps, "Sampling steps");
   cmd->add_option("--cfg", job.cfg, "Classifier-free guidance scale");
   cmd->add_option("--cfg-interval", job.cfg_interval,
@@ -28,6 +28,10 @@ void add_job_options(CLI::App* cmd, JobSpec& job, std::vector<std::string>& lora
   cmd->add_option("--size", size, "WxH in pixels, multiples of 8 (default: 512x512; the demo model's 64x64)");
   cmd->add_option("--tile", job.tile, "Seamless tiling: circular padding on none, x, y or xy");
   cmd->add_option("--batch", job.batch, "Images per run");
+  cmd->add_option("--batch-seeds", job.batch_seeds,
+                  "Noise of a batch: increment (image i from seed + i, as A1111) or stream (the whole batch as one "
+                  "torch.randn([N,4,h,w]) after manual_seed(seed), as ComfyUI and diffusers; ancestral step noise "
+                  "as ComfyUI on the CPU: its own generator seeded with seed + 1; needs --rng cpu)");
   cmd->add_option("--clip-skip", job.clip_skip, "Use the text encoder's hidden state N-1 layers before the last (0: model default)");
   cmd->add_option("--rng", job.rng, "Noise: cpu (torch.randn on CPU, ComfyUI / A1111 CPU seeds) or philox (A1111 GPU seeds)");
   cmd->add_option("--vae", job.vae, "VAE file replacing the checkpoint's");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/tensor_store.hpp"
+#include "models/text_encoder_loader.hpp"
 #include "models/unet_loader.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/inspect_report.hpp"
@@ -48,8 +49,20 @@ void register_inspect(CLI::App& app) {
           in.unet_config["family"] = d.family;
           in.unet_config["layout"] = d.location.layout_name();
           in.unet_config["prediction_source"] = d.prediction_source;
+          in.unet_config["mid_block_heads"] = d.config.heads(d.config.channels(d.config.levels() - 1));
+          in.unet_config["heads_rule"] = d.heads_rule;
         } catch (const std::exception& e) {
           in.unet_config = {{"error", e.what()}};
+        }
+      }
+      if (models::has_text_encoder(store)) {
+        try {
+          const auto d = models::detect_text_encoder(store);
+          in.text_encoder_config = {{"layout", d.layout_name()},      {"width", d.config.width},
+                                    {"layers", d.config.layers},      {"heads", d.config.heads},
+                                    {"heads_rule", d.heads_rule},     {"summary", d.config.summary()}};
+        } catch (const std::exception& e) {
+          in.text_encoder_config = {{"error", e.what()}};
         }
       }
     }

@@ -81,7 +81,8 @@ json checkpoint_json(const CheckpointInfo& c) {
            {{"type", c.text_encoder_type.empty() ? json(nullptr) : json(c.text_encoder_type)},
             {"width", opt(c.text_width)},
             {"layers", opt(c.text_layers)}}},
-          {"unet_config", nullptr}};
+          {"unet_config", nullptr},
+          {"text_encoder_config", nullptr}};
 }
 
 json lora_json(const LoraInfo& l) {
@@ -158,6 +159,7 @@ json inspect_json(const InspectInput& in) {
     j["family_evidence"] = in.checkpoint->family_evidence;
     j["checkpoint"] = checkpoint_json(*in.checkpoint);
     j["checkpoint"]["unet_config"] = in.unet_config;
+    j["checkpoint"]["text_encoder_config"] = in.text_encoder_config;
     notes = in.checkpoint->notes;
   }
   j["notes"] = notes;

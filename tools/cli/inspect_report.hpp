@@ -36,6 +36,8 @@ struct InspectInput {
   bool list_tensors = false;
   // The UNet config the graph builder derives ({"error": …} when it cannot).
   nlohmann::ordered_json unet_config = nullptr;
+  // The text encoder config the loader derives, with its heads and their rule.
+  nlohmann::ordered_json text_encoder_config = nullptr;
 };
 
 nlohmann::ordered_json inspect_json(const InspectInput& in);

@@ -76,9 +76,19 @@ void checkpoint_lines(std::ostringstream& o, const json& j) {
     line(o, "unet config", str(uc["summary"]) + " (prediction: " + str(uc["prediction_source"]) + ")");
   else if (uc.is_object() && uc.contains("error"))
     line(o, "unet config", "not derivable: " + str(uc["error"]));
+  if (uc.is_object() && uc.contains("heads_rule")) {
+    std::string heads;
+    for (const auto& h : uc["num_attention_heads"]) heads += (heads.empty() ? "" : ", ") + num(h);
+    line(o, "unet heads", heads + " per level, mid " + num(uc["mid_block_heads"]) + ": " + str(uc["heads_rule"]));
+  }
   const json& t = c["text_encoder"];
   if (!t["type"].is_null())
     line(o, "text encoder", str(t["type"]) + ", width " + num(t["width"]) + ", " + num(t["layers"]) + " layers");
+  const json& tc = c["text_encoder_config"];
+  if (tc.is_object() && tc.contains("heads"))
+    line(o, "text heads", num(tc["heads"]) + ": " + str(tc["heads_rule"]));
+  else if (tc.is_object() && tc.contains("error"))
+    line(o, "text heads", "not derivable: " + str(tc["error"]));
 }
 
 void lora_lines(std::ostringstream& o, const json& j) {

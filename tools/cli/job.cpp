@@ -16,6 +16,7 @@
 #include "engine/png_writer.hpp"
 #include "engine/prompt_extra_networks.hpp"
 #include "engine/recipe.hpp"
+#include "engine/rng.hpp"
 #include "engine/safetensors_reader.hpp"
 #include "engine/safetensors_writer.hpp"
 #include "models/sd_loader.hpp"
@@ -123,7 +124,7 @@ void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& so
   static const std::set<std::string> kKnown = {
       "model", "vae", "tokenizer", "lora_dir", "loras", "unet_config", "prediction", "text_encoder_config",
       "lora_strict", "prompt", "negative", "seed", "steps", "cfg", "cfg_interval", "sampler", "schedule", "rng", "tile",
-      "width", "height", "size", "batch", "clip_skip", "init_image", "strength", "out", "init_latent",
+      "width", "height", "size", "batch", "batch_seeds", "clip_skip", "init_image", "strength", "out", "init_latent",
       "embeddings", "save_latent"};
   for (const auto& [k, v] : j.items())
     if (!kKnown.count(k)) throw UsageError(source + ": unknown field '" + k + "'");
@@ -150,6 +151,7 @@ void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& so
     str("init_latent", job.init_latent);
     str("embeddings", job.embeddings);
     str("save_latent", job.save_latent);
+    str("batch_seeds", job.batch_seeds);
     if (j.contains("lora_strict")) job.lora_strict = j["lora_strict"].get<bool>();
     if (j.contains("seed")) job.seed = j["seed"].get<std::uint64_t>();
     if (j.contains("steps")) job.steps = j["steps"].get<int>();
@@ -181,10 +183,13 @@ void apply_job_json(JobSpec& job, const nlohmann::json& j, const std::string& so
 
 std::vector<fs::path> job_outputs(const JobSpec& job, std::uint64_t seed) {
   std::vector<fs::path> r;
-  const bool templated = job.out.find("{i}") != std::string::npos || job.out.find("{seed}") != std::string::npos;
+  // A stream batch's images all carry the batch's seed, so {seed} alone does not tell them apart.
+  const bool stream = job.batch_seeds == "stream";
+  const bool templated =
+      job.out.find("{i}") != std::string::npos || (!stream && job.out.find("{seed}") != std::string::npos);
   for (int i = 0; i < job.batch; ++i) {
-    std::string p = replace_all(replace_all(job.out, "{seed}", std::to_string(seed + static_cast<std::uint64_t>(i))),
-                                "{i}", std::to_string(i));
+    const std::uint64_t image_seed = stream ? seed : seed + static_cast<std::uint64_t>(i);
+    std::string p = replace_all(replace_all(job.out, "{seed}", std::to_string(image_seed)), "{i}", std::to_string(i));
     if (job.batch > 1 && !templated) {
       const fs::path base(p);
       p = (base.parent_path() / (base.stem().string() + "-" + std::to_string(i) + base.extension().string())).string();
@@ -317,6 +322,9 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
                        job.cfg_interval + "'");
   }
   if (job.batch < 1) throw UsageError("--batch: must be at least 1");
+  const auto batch_seeds = engine::parse_batch_seeds(job.batch_seeds);
+  if (!batch_seeds) throw UsageError("--batch-seeds: expected increment or stream, got '" + job.batch_seeds + "'");
+  engine::check_batch_seeds(*batch_seeds, *rng);
   if (job.clip_skip < 0) throw UsageError("--clip-skip: must be 0 (model default) or more");
   // Default size: the init image's, else the demo model's training size, else SD's 512.
   std::optional<engine::Image8> init_image;
@@ -380,6 +388,9 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   s.width = job.width;
   s.height = job.height;
   s.batch = job.batch;
+  s.batch_seeds = *batch_seeds;
+  s.stream_total = job.stream_size;
+  s.stream_first = job.stream_index;
   s.clip_skip = job.clip_skip;
   s.tiling = tiling;
   s.strength = job.strength;
@@ -442,8 +453,15 @@ JobResult run_job(ops::Context& ctx, ModelCache& cache, const JobSpec& input, co
   for (const auto& [key, value] : settings)
     if (!value->empty()) recipe.extra[key] = *value;
 
+  recipe.batch_seeds = job.batch_seeds;
   for (int i = 0; i < job.batch; ++i) {
-    recipe.seed = result.seed + static_cast<std::uint64_t>(i);
+    if (*batch_seeds == engine::BatchSeeds::Stream) {
+      recipe.seed = result.seed;  // the batch's seed; the index says which image of it
+      recipe.batch_size = job.stream_size > 0 ? job.stream_size : job.batch;
+      recipe.batch_index = job.stream_index + i;
+    } else {
+      recipe.seed = result.seed + static_cast<std::uint64_t>(i);
+    }
     const auto image = engine::image_from_tensor(r.image, i);
     if (outputs[static_cast<std::size_t>(i)].has_parent_path())
       fs::create_directories(outputs[static_cast<std::size_t>(i)].parent_path());

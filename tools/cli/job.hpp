@@ -48,10 +48,15 @@ struct JobSpec {
   std::string sampler = "euler", schedule = "normal", rng = "cpu", tile = "none";
   int width = 0, height = 0;  // 0: the model's default size (512, or the demo model's)
   int batch = 1;
+  std::string batch_seeds = "increment";  // or "stream" (engine/rng.hpp BatchSeeds)
+  // Set by regress only: rerun image `stream_index` of a stream batch of
+  // `stream_size` on its own (0: not a slice).
+  int stream_size = 0, stream_index = 0;
   int clip_skip = 0;
   std::string init_image;
   double strength = 0.75;
-  // Output: {seed} and {i} are replaced; with a batch and neither, "-{i}" is added before the extension.
+  // Output: {seed} and {i} are replaced; with a batch and neither, "-{i}" is added before the extension
+  // (also with {seed} alone in a stream batch, whose images share the seed).
   std::string out;
   // Test hooks
   std::string init_latent, embeddings, save_latent;

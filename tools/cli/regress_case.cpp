@@ -78,6 +78,11 @@ JobSpec job_from_recipe(const engine::GenerationRecipe& r, const fs::path& ref_d
   j.prompt = r.prompt;
   j.negative = r.negative;
   j.seed = r.seed;
+  j.batch_seeds = r.batch_seeds;
+  if (r.batch_seeds == "stream") {  // image batch_index of the batch, rerun on its own
+    j.stream_size = r.batch_size;
+    j.stream_index = r.batch_index;
+  }
   j.steps = r.steps;
   j.cfg = r.cfg;
   j.cfg_interval = extra_string(r, "cfg_interval").value_or("0,inf");

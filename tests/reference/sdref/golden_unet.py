@@ -7,6 +7,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from . import safetensors_io as st
+from .clip_text import CLIPTextConfig, CLIPTextModel, openclip_state_dict
 from .golden_common import GOLDEN_PRECISION, dir_size, rel_l2, shapes, write_json
 from .init import load_into, random_weights
 from .unet import UNet, UNetConfig
@@ -27,6 +28,9 @@ class UNetCase:
     prediction_type: str = "epsilon"
     fine_dumps: bool = False
     extra_keys: bool = False   # add non-UNet tensors a full LDM checkpoint carries
+    # An SD 2.x-style OpenCLIP text tower stored next to the UNet (cond_stage_model.model.*),
+    # so that the file is told apart by its text encoder's names, as a real SD 2.x checkpoint.
+    openclip_text: Optional[CLIPTextConfig] = None
 
 
 CASES = [
@@ -57,6 +61,21 @@ CASES = [
         layout="diffusers_folder", weight_dtype="BF16", batch=1, latent_hw=(24, 16), t=(500.0,), seed=2002,
         prediction_type="v_prediction"),
     UNetCase(
+        name="sd2_openclip_ctx128_ldm_f16",
+        description=("SD 2.x-architecture tiny UNet in a single-file LDM checkpoint with no config: linear "
+                     "proj_in/proj_out, heads of width 64 (num_head_channels 64: 1 head at 64 channels), and a "
+                     "cross-attention context of 128, not SD 2.x's 1024. The file also holds a tiny OpenCLIP text "
+                     "tower of width 128 under cond_stage_model.model.* (SD 2.x's FrozenOpenCLIPEmbedder names), "
+                     "which is what says SD 2.x here: a loader that decides from the context width alone takes it "
+                     "for SD 1.x and uses 8 heads. F16 weights. 2 levels (64, 64 channels), 1 res block per "
+                     "level, attention on level 1 and in the mid block, depth 1."),
+        cfg=UNetConfig(model_channels=64, channel_mult=(1, 1), num_res_blocks=1, attention_levels=(1,),
+                       num_heads=None, head_dim=64, transformer_depth=1, context_dim=128,
+                       use_linear_in_transformer=True),
+        layout="ldm", weight_dtype="F16", batch=1, latent_hw=(8, 12), t=(400.0,), seed=4004,
+        openclip_text=CLIPTextConfig(vocab_size=256, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+                                     intermediate_size=512, hidden_act="gelu")),
+    UNetCase(
         name="depth2_diffusers_f32_b2",
         description=("Transformer depth 2, batch 2 with different timesteps, odd latent 24x40, diffusers "
                      "single-file layout (down_blocks.*), F32 weights. 2 levels (32, 32), 1 res block per "
@@ -81,6 +100,13 @@ def _extra_ldm_tensors():
         "cond_stage_model.transformer.text_model.embeddings.position_ids": (
             torch.arange(77, dtype=torch.int64)[None, :], "I64"),
     }
+
+
+def _openclip_tensors(cfg: CLIPTextConfig, seed, dtype):
+    """Random OpenCLIP text-tower weights in SD 2.x single-file names (cond_stage_model.model.*)."""
+    names = [(k, v.shape) for k, v in CLIPTextModel(cfg).state_dict().items()]
+    hf = {k: st.round_to(v, dtype) for k, v in random_weights(names, seed, embedding_std=1.0).items()}
+    return {"cond_stage_model.model." + k: v for k, v in sorted(openclip_state_dict(hf).items())}
 
 
 def config_summary(cfg: UNetConfig):
@@ -126,6 +152,10 @@ def write_case(case: UNetCase, out_root, log=print):
             for k, (v, dt) in _extra_ldm_tensors().items():
                 tensors[k] = v
                 dtypes[k] = dt
+        if case.openclip_text is not None:
+            for k, v in _openclip_tensors(case.openclip_text, case.seed + 11, case.weight_dtype).items():
+                tensors[k] = v
+                dtypes[k] = case.weight_dtype
         model_rel = "model.safetensors"
         st.write(os.path.join(cdir, model_rel), dict(sorted(tensors.items())), dtypes)
     else:
@@ -191,7 +221,9 @@ def write_case(case: UNetCase, out_root, log=print):
         "diffusers_config": diffusers_config(cfg, case.latent_hw[0]),
         "num_unet_tensors": len(stored),
         "num_parameters": sum(v.numel() for v in stored.values()),
-        "extra_non_unet_keys": sorted(_extra_ldm_tensors()) if case.extra_keys else [],
+        "extra_non_unet_keys": sorted((list(_extra_ldm_tensors()) if case.extra_keys else []) +
+                                      (list(_openclip_tensors(case.openclip_text, case.seed + 11, case.weight_dtype))
+                                       if case.openclip_text is not None else [])),
         "inputs": {"x": list(x.shape), "t": [float(v) for v in case.t], "context": list(ctx.shape)},
         "output": {"eps": list(eps.shape)},
         "dumps": {k: list(io[k].shape) for k in dump_names},
@@ -207,6 +239,8 @@ def write_case(case: UNetCase, out_root, log=print):
         "fp32_pytorch_rel_l2": fp32_err,
         "eps_rms": float(eps.pow(2).mean().sqrt()),
     }
+    if case.openclip_text is not None:
+        meta["openclip_text"] = case.openclip_text.to_json()
     write_json(os.path.join(cdir, "case.json"), meta)
     log(f"unet/{case.name}: {len(stored)} tensors, {meta['num_parameters']} params, "
         f"eps rms {meta['eps_rms']:.3f}, fp32 torch rel L2 {fp32_err:.2e}, {dir_size(cdir) / 1e6:.2f} MB")
