@@ -49,19 +49,27 @@ TEST_CASE("bench timer keeps calls and the machine peak is positive", "[engine][
 TEST_CASE("the side-by-side probe measures the same peak between the calls it times", "[engine][bench]") {
   const engine::BenchTimer timer(1, 0.0);
   engine::MachinePeak peak;
-  peak.fma_gflops = peak.fma_gflops_avx2 = engine::measure_fma_gflops_avx2(timer);
   peak.triad_mib = 16;
-  engine::PeakProbe probe(timer, peak);
-  int calls = 0;
   const engine::BenchLimits limits{.min_calls = 3, .max_calls = 6, .min_seconds = 0.0, .min_sample_seconds = 0.0};
   double fma = 0, triad = 0;
-  const auto r = probe.run_beside([&] { ++calls; }, limits, false, &fma);
-  CHECK(r.kept == 3);
-  CHECK(calls == 3 + 1);  // plus the warm-up
   // The same AVX2 loop on the same thread in shorter calls, median instead of
-  // fastest: within a factor of two of the long measurement on a noisy machine.
+  // fastest: within a factor of two of the long measurement. A neighbour
+  // process can take the core during one of the two measurements (seen under
+  // ctest -j2 beside other work), so a pair outside that factor is measured
+  // again, up to three times; a probe that measured something else would
+  // miss every time.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    peak.fma_gflops = peak.fma_gflops_avx2 = engine::measure_fma_gflops_avx2(timer);
+    engine::PeakProbe probe(timer, peak);
+    int calls = 0;
+    const auto r = probe.run_beside([&] { ++calls; }, limits, false, &fma);
+    REQUIRE(r.kept == 3);
+    REQUIRE(calls == 3 + 1);  // plus the warm-up
+    if (fma > 0.5 * peak.fma_gflops && fma < 2.0 * peak.fma_gflops) break;
+  }
   CHECK(fma > 0.5 * peak.fma_gflops);
   CHECK(fma < 2.0 * peak.fma_gflops);
+  engine::PeakProbe probe(timer, peak);
   (void)probe.run_beside([] {}, limits, true, &triad);
   CHECK(triad > 0.1);
   (void)probe.run_beside([] {}, limits, true, &triad);  // the arrays are reused
