@@ -184,7 +184,7 @@ TEST_CASE("diffusers / PEFT LoRAs, with alphas from the adapter metadata", "[det
   CHECK(old.family == ModelFamily::SD1);
 }
 
-TEST_CASE("checkpoints are not LoRAs; stray tensors in LoRAs are counted", "[detect][lora]") {
+TEST_CASE("checkpoints are not LoRAs and stray tensors in LoRAs are counted", "[detect][lora]") {
   std::vector<KeyInfo> ckpt;
   for (const auto& t : fixtures::checkpoint_keys(fixtures::checkpoint_preset("tiny"), true))
     ckpt.push_back({t.name, DType::F16, t.shape, std::nullopt});

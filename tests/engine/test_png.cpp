@@ -88,7 +88,7 @@ TEST_CASE("PNG round trip: pixels, text chunks, chunk order, determinism", "[png
   REQUIRE(find_png_text(dec.metadata.texts, "nothing") == nullptr);
 }
 
-TEST_CASE("PNG writer handles gray and RGBA; the reader returns RGB", "[png]") {
+TEST_CASE("PNG writer handles gray and RGBA and the reader returns RGB", "[png]") {
   const Image8 gray = pattern_image(5, 4, 1);
   const auto g = decode_png_bytes(encode_png(gray), "gray.png");
   REQUIRE(g.metadata.header.color_type == 0);

@@ -1,7 +1,11 @@
 // The CLIP / OpenCLIP text encoders against the PyTorch reference
-// (tests/data/clip/<case>/): hidden states for clip skip 1 and 2 and per-layer dumps.
+// (tests/data/clip/<case>/): hidden states for clip skip 1 and 2 and per-layer
+// dumps, at the bound its case.json states (relative L2, about 10x the error
+// measured on the case; the measured value stands next to it). Prints each
+// case's errors.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,25 +43,30 @@ TEST_CASE("text encoders match the PyTorch reference", "[clip][golden]") {
       const std::vector<std::pair<std::string, int>> outputs =
           openclip ? std::vector<std::pair<std::string, int>>{{"hidden", 0}, {"hidden.last_layer", 1}}
                    : std::vector<std::pair<std::string, int>>{{"hidden", 0}, {"hidden.clip_skip_2", 2}};
+      double worst = 0;
       for (const auto& [name, skip] : outputs) {
         std::map<std::string, engine::Tensor> dumps;
         models::RunContext rc{ctx, pool, ops::Tiling::None,
                               [&](const std::string& n, const engine::Tensor& a) { dumps["dump." + n] = a.clone(); }};
         const auto hidden = te.model->forward(rc, ids, skip);
-        const auto golden = io.read_f32(*io.find(name));
-        REQUIRE(hidden.shape() == golden.shape());
-        const double err = relative_l2(hidden, golden);
+        const double err = relative_l2(hidden, io.read_f32(*io.find(name)));
         INFO(name << " relative L2 error " << err);
         CHECK(err <= tol);
+        worst = std::max(worst, err);
         if (skip == 1 || (!openclip && skip == 0)) {
           for (const auto& t : io.tensors()) {
             if (!t.name.starts_with("dump.")) continue;
             INFO(t.name);
             REQUIRE(dumps.count(t.name));
-            CHECK(relative_l2(dumps[t.name], io.read_f32(t)) <= tol);
+            const double e = relative_l2(dumps[t.name], io.read_f32(t));
+            INFO("relative L2 error " << e);
+            CHECK(e <= tol);
+            worst = std::max(worst, e);
           }
         }
       }
+      std::printf("text encoder golden %s: worst rel L2 %.2e (outputs and dumps), bound %.1e\n",
+                  dir.filename().c_str(), worst, tol);
     }
   }
 }

@@ -1,7 +1,10 @@
 // The VAE against the PyTorch reference (tests/data/vae/<case>/): decode and
-// encode, with every intermediate dump, at the case's tolerance (1e-4 rel. L2).
+// encode, with every intermediate dump, at the bound its case.json states
+// (relative L2, about 10x the error measured on the case; the measured value
+// stands next to it). Prints each case's errors.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,19 +23,23 @@ namespace {
 
 using Dumps = std::map<std::string, engine::Tensor>;
 
-void check_against(const engine::SafetensorsFile& io, const std::string& output, const engine::Tensor& got,
-                   Dumps& dumps, double tol) {
+// The largest relative L2 error over `output` and the dumps.
+double check_against(const engine::SafetensorsFile& io, const std::string& output, const engine::Tensor& got,
+                     Dumps& dumps, double tol) {
+  double worst = 0;
   for (const auto& t : io.tensors()) {
     if (!t.name.starts_with("dump.")) continue;
     INFO(t.name);
     REQUIRE(dumps.count(t.name));
-    CHECK(relative_l2(dumps[t.name], io.read_f32(t)) <= tol);
+    const double e = relative_l2(dumps[t.name], io.read_f32(t));
+    INFO("relative L2 error " << e);
+    CHECK(e <= tol);
+    worst = std::max(worst, e);
   }
-  const auto golden = io.read_f32(*io.find(output));
-  REQUIRE(got.shape() == golden.shape());
-  const double err = relative_l2(got, golden);
+  const double err = relative_l2(got, io.read_f32(*io.find(output)));
   INFO(output << " relative L2 error " << err);
   CHECK(err <= tol);
+  return std::max(worst, err);
 }
 
 }  // namespace
@@ -54,6 +61,7 @@ TEST_CASE("VAE decoder and encoder match the PyTorch reference", "[vae][golden]"
       const auto vae = models::load_vae(ctx, store, true, true);
       INFO(vae.detection.layout_name() << ": " << vae.detection.config.summary());
       Dumps dumps;
+      double worst_decode = 0, worst_encode = 0;
       models::RunContext rc{ctx, pool, ops::Tiling::None, [&](const std::string& name, const engine::Tensor& a) {
                               dumps["dump." + name] = a.ndim() == 4 ? ops::nhwc_to_nchw(ctx, pool, a).clone() : a.clone();
                             }};
@@ -61,15 +69,17 @@ TEST_CASE("VAE decoder and encoder match the PyTorch reference", "[vae][golden]"
         const auto io = engine::SafetensorsFile::open(dir / "decode.safetensors");
         const auto latent = ops::nchw_to_nhwc(ctx, pool, io.read_f32(*io.find("latent")));
         const auto image = ops::nhwc_to_nchw(ctx, pool, vae.model->decode(rc, latent));
-        check_against(io, "image", image, dumps, tol);
+        worst_decode = check_against(io, "image", image, dumps, tol);
       }
       dumps.clear();
       {
         const auto io = engine::SafetensorsFile::open(dir / "encode.safetensors");
         const auto image = ops::nchw_to_nhwc(ctx, pool, io.read_f32(*io.find("image")));
         const auto moments = ops::nhwc_to_nchw(ctx, pool, vae.model->encode_moments(rc, image));
-        check_against(io, "moments", moments, dumps, tol);
+        worst_encode = check_against(io, "moments", moments, dumps, tol);
       }
+      std::printf("vae golden %s: worst rel L2 decode %.2e, encode %.2e (outputs and dumps), bound %.1e\n",
+                  dir.filename().c_str(), worst_decode, worst_encode, tol);
     }
   }
 }

@@ -49,7 +49,10 @@ SCHEDULES = ["normal", "karras"]
 MORE_SCHEDULES = {"exponential": "heun", "leading": "euler_a", "linspace": "dpmpp_2m", "trailing": "ddim"}
 LORA_MULTIPLIER = 0.7
 CFG = 7.0
-TOLERANCES = {"latent_rel_l2": 1e-4, "png_max_abs_diff": 1}
+# latent_rel_l2: about 10x the worst final-latent error skingen measured over
+# all cases, 4.06e-6 with its kernels capped to AVX2 (SKINGEN_MAX_ISA=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2), 2.39e-6 on AVX-512; fp32 PyTorch lands at ≤ 1.8e-6.
+TOLERANCES = {"latent_rel_l2": 4.1e-5, "png_max_abs_diff": 1}
 
 
 def cases():
@@ -191,7 +194,9 @@ def main():
                 "folder; compare the saved latent with `latent` and the PNG's pixels with `png`"),
         "tolerances": TOLERANCES,
         "tolerance_notes": {
-            "latent_rel_l2": "||latent - golden||_2 / ||golden||_2 over the final latent",
+            "latent_rel_l2": ("||latent - golden||_2 / ||golden||_2 over the final latent; about 10x the worst "
+                              "error skingen measured over all cases (4.06e-6 with its kernels capped to AVX2, "
+                              "2.39e-6 on AVX-512)"),
             "png_max_abs_diff": ("largest |a - b| over all 8-bit values; the golden comes from the float64 decode "
                                  "of the float64 run, so a value next to a rounding boundary may land one step "
                                  "away in fp32"),

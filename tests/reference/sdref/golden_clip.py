@@ -7,8 +7,8 @@ import torch
 
 from . import safetensors_io as st
 from .clip_text import CLIPTextConfig, CLIPTextModel, openclip_state_dict
-from .golden_common import GOLDEN_PRECISION, dir_size, rel_l2, write_json
-from .init import load_into, random_weights
+from .golden_common import GOLDEN_PRECISION, dir_size, engine_check, rel_l2, write_json
+from .init import load_into, random_weights, scale_non_norm
 
 LDM_CLIP_PREFIX = "cond_stage_model.transformer."   # + text_model.*
 LDM_OPENCLIP_PREFIX = "cond_stage_model.model."
@@ -17,6 +17,8 @@ TINY_L = CLIPTextConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=4, nu
                         intermediate_size=256, hidden_act="quick_gelu")
 TINY_H = CLIPTextConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=4, num_attention_heads=4,
                         intermediate_size=256, hidden_act="gelu")
+SMALL_L = CLIPTextConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=256, hidden_act="quick_gelu")
 BOS, EOS = 998, 999   # the tiny vocabulary's stand-ins for 49406 / 49407
 
 
@@ -29,6 +31,7 @@ class ClipCase:
     weight_dtype: str
     lengths: tuple     # prompt token counts (without BOS/EOS), one per batch item
     seed: int
+    weight_scale: float = 1.0  # init.scale_non_norm: small activations, so that every norm's eps shows
 
 
 _ARCH = ("tiny text transformer: vocab 1000, width 64, 4 layers, 4 heads (head dim 16), MLP 256, "
@@ -51,6 +54,13 @@ CASES = [
              "logit_scale (the last two unused)), F16, exact-erf GELU, batch 1, pad id 0 as open_clip pads. "
              "`hidden` is SD 2.x's conditioning: penultimate layer then ln_final. " + _ARCH,
              TINY_H, "ldm_openclip", "F16", lengths=(12,), seed=10010),
+    ClipCase("clip_l_small_activations_f16",
+             "Every weight, bias and embedding except the LayerNorm scales and shifts multiplied by 0.01 "
+             "(weight_scale), so each LayerNorm sees a variance of about 1e-4: a LayerNorm eps of 1e-6 instead of "
+             "1e-5 changes the output by percents (the other cases see it only at the level of fp32 rounding). "
+             "Single-file LDM layout (cond_stage_model.transformer.text_model.*), F16, quick_gelu, batch 1, "
+             "2 layers. " + _ARCH.replace("4 layers", "2 layers"),
+             SMALL_L, "ldm", "F16", lengths=(30,), seed=11011, weight_scale=0.01),
 ]
 
 
@@ -73,8 +83,8 @@ def write_case(case: ClipCase, out_root, log=print):
     cfg = case.cfg
     model = CLIPTextModel(cfg)
     names = [(k, v.shape) for k, v in model.state_dict().items()]
-    stored = {k: st.round_to(v, case.weight_dtype)
-              for k, v in random_weights(names, case.seed, embedding_std=1.0).items()}
+    weights = scale_non_norm(random_weights(names, case.seed, embedding_std=1.0), case.weight_scale)
+    stored = {k: st.round_to(v, case.weight_dtype) for k, v in weights.items()}
 
     if case.layout == "ldm":
         tensors = {LDM_CLIP_PREFIX + k: v for k, v in stored.items()}
@@ -145,6 +155,7 @@ def write_case(case: ClipCase, out_root, log=print):
         "layout": case.layout,
         "weight_dtype": case.weight_dtype,
         "seed": case.seed,
+        **({"weight_scale": case.weight_scale} if case.weight_scale != 1.0 else {}),
         "config": cfg.to_json(),
         "num_tensors": len(stored),
         "num_parameters": sum(v.numel() for v in stored.values()),
@@ -155,7 +166,7 @@ def write_case(case: ClipCase, out_root, log=print):
         "dumps": {"dump.embeddings": "token + position embedding [B, 77, D]",
                   "dump.layers.{i}": "raw output of encoder layer i (before any final LayerNorm) [B, 77, D]"},
         "golden_precision": GOLDEN_PRECISION,
-        "check": {"metric": "relative L2 over the whole tensor", "tolerance": 1e-4},
+        "check": engine_check(case.name, {"metric": "relative L2 over the whole tensor"}),
         "fp32_pytorch_rel_l2": err,
     }
     write_json(os.path.join(cdir, "case.json"), meta)

@@ -14,7 +14,7 @@ import torch
 from . import lora as ref
 from . import safetensors_io as st
 from .clip_text import CLIPTextConfig, CLIPTextModel
-from .golden_common import dir_size, rel_l2, write_json
+from .golden_common import dir_size, engine_check, rel_l2, write_json
 from .golden_lora_cases import LoraFileSpec, Mod, cases
 from .init import load_into, random_weights
 from .unet import UNet, UNetConfig
@@ -29,7 +29,6 @@ TINY_TE = CLIPTextConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num
                          intermediate_size=64, max_position_embeddings=16)
 MODEL_SEED = 5005
 MULTIPLIERS = (0.7, 1.0)
-TOLERANCE = 1e-4
 
 # ------------------------------------------------------------------ the tiny model
 
@@ -325,7 +324,7 @@ def write_case(case, root, unet, u, t, targets, ldm_of, te_targets, x, ts, ctx, 
         "eps": "eps.m<m>: UNet eps of the patched model on io.safetensors x, t, context",
         "eps_change_vs_base": effects,
         "dora_convention": "W + m·(W_DoRA − W), W = the weight before any LoRA",
-        "check": {"metric": "relative L2 per delta tensor and for eps", "tolerance": TOLERANCE},
+        "check": engine_check(case.name, {"metric": "relative L2 per delta tensor and for eps"}),
     }
     write_json(os.path.join(cdir, "case.json"), meta)
     log(f"lora/{case.name}: {len(touched_u) + len(touched_t)} patched tensors ({meta['num_deltas_stored']} stored), eps change "
