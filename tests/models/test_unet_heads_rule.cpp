@@ -55,7 +55,7 @@ TEST_CASE("an OpenCLIP text encoder makes a 128-context UNet SD 2.x: heads of wi
   CHECK(given.heads_rule == "--text-encoder-config num_attention_heads");
 }
 
-TEST_CASE("a linear proj_in alone is SD 2.x architecture; a 1x1 conv keeps SD 1.x's 8 heads", "[unet][heads]") {
+TEST_CASE("a linear proj_in alone is SD 2.x architecture, a 1x1 conv keeps SD 1.x 8 heads", "[unet][heads]") {
   TempDir dir;
   const auto linear = fixture(dir, "linear", [](fixtures::UnetConfig& u) {
     u.model_channels = 64;

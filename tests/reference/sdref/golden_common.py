@@ -48,6 +48,7 @@ ENGINE_BOUNDS = {
     "depth2_diffusers_f32_b2": (2.4e-5, 2.39e-6),
     "sd1_tiny_ldm_f16": (4.2e-5, 4.21e-6),
     "sd2_tiny_folder_bf16": (3.7e-5, 3.66e-6),
+    "sd2_openclip_ctx128_ldm_f16": (4.6e-5, 4.55e-6),
     "small_activations_ldm_f16": (2.4e-5, 2.36e-6),
     # VAE (tests/data/vae)
     "vae_ckpt_f16": (2.4e-5, 2.40e-6),
